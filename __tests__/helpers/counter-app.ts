@@ -1,0 +1,73 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import type { Express } from 'express';
+import { userCounterMiddleware } from '../../lib/index.js';
+import type { Options, UserCounter, UserCounterRouter } from '../../lib/index.js';
+
+/** A listening Express app with the counter mounted, on 127.0.0.1 and a free port. */
+export interface CounterApp {
+  readonly app: Express;
+  readonly router: UserCounterRouter;
+  readonly counter: UserCounter;
+  readonly server: Server;
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  /** Close the counter, then the server (cutting any connection still open). */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Called before the counter is mounted (for example to mount `compression()`). */
+  before?: (app: Express) => void;
+  /** Called after the counter is mounted (routes that read `req.app.locals.userCount`). */
+  after?: (app: Express) => void;
+}
+
+const running = new Set<CounterApp>();
+
+export async function startCounterApp(options?: Options, { before, after }: StartOptions = {}): Promise<CounterApp> {
+  const app = express();
+  before?.(app);
+  const router = userCounterMiddleware({ logger: quietLogger(), ...options });
+  app.use(router);
+  after?.(app);
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as AddressInfo;
+  const started: CounterApp = {
+    app,
+    router,
+    counter: router.counter,
+    server,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      running.delete(started);
+      await router.counter.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  running.add(started);
+  return started;
+}
+
+/** Close every app a test left open (call from afterEach). */
+export async function closeAllApps(): Promise<void> {
+  await Promise.all([...running].map((started) => started.close()));
+}
+
+/** A logger that keeps what it is given, for tests that check warnings. */
+export function quietLogger(): { warn: jest.Mock; error: jest.Mock } {
+  return { warn: jest.fn(), error: jest.fn() };
+}
+
+/** Resolve once `check()` is true, polling; reject after `timeoutMs` with `what`. */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

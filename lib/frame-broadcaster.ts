@@ -1,0 +1,173 @@
+import type { Emitter } from 'mitt';
+import { createIsolatedEmitter, toError } from './events.js';
+import type { Frame, MultipartFormat } from './multipart-format.js';
+import type { FrameRenderer } from './frame-renderer.js';
+
+/** What travels on the bus to every stream. */
+export type BusEvents = {
+  /** A new frame for every stream. */
+  frame: Frame;
+  /** The shared clock: keep-alives, heartbeats and stall checks (`Date.now()`). */
+  tick: number;
+};
+
+/** A stream as the broadcaster sees it. */
+export interface BusSubscriber {
+  send(frame: Frame): void;
+  tick(now: number): void;
+}
+
+export interface BroadcasterSettings {
+  /** The count to show, read whenever it may have changed. */
+  readonly readCount: () => number;
+  readonly renderer: FrameRenderer;
+  readonly format: MultipartFormat;
+  /** How often the shared tick runs while any stream is open. */
+  readonly tickMs: number;
+  /** Where render failures go. */
+  readonly report: (error: Error) => void;
+}
+
+const CACHED_FRAMES = 64;
+/** A broadcast costs O(streams): wait this long per open stream between two... */
+const WINDOW_MS_PER_STREAM = 0.1;
+/** ...but never more than this, so a huge audience still sees a change within a second. */
+const MAX_WINDOW_MS = 1000;
+
+/**
+ * From count changes to frames on the bus. Renders are coalesced and rate-limited:
+ * one render at a time, always of the newest count, and at most one broadcast per
+ * window, which grows with the number of open streams. Each count is rendered once
+ * while cached; one Buffer per frame is shared by every stream.
+ */
+export class FrameBroadcaster {
+  /** Every open stream listens here. */
+  readonly bus: Emitter<BusEvents>;
+  private readonly cache = new Map<number, Frame>();
+  private current: Frame | undefined;
+  private lastBroadcastAt = -Infinity;
+  private running = false;
+  private closed = false;
+  private failedCount: number | undefined;
+  private subscribers = 0;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly settings: BroadcasterSettings) {
+    this.bus = createIsolatedEmitter<BusEvents>((error) => settings.report(toError(error)));
+    const { renderSync } = settings.renderer;
+    if (renderSync) this.current = this.remember(0, renderSync(0));
+    this.countChanged();
+  }
+
+  /** The frame a joining viewer gets at once: of `count` when cached, else the latest. */
+  firstFrame(count: number): Frame | undefined {
+    return this.cache.get(count) ?? this.current;
+  }
+
+  /** Call whenever the count may have changed. */
+  countChanged(): void {
+    this.failedCount = undefined;
+    if (!this.running && !this.closed) void this.run();
+  }
+
+  subscribe(subscriber: BusSubscriber): void {
+    this.bus.on('frame', subscriber.send);
+    this.bus.on('tick', subscriber.tick);
+    this.subscribers += 1;
+    if (!this.tickTimer && !this.closed) {
+      this.tickTimer = setInterval(() => this.bus.emit('tick', Date.now()), this.settings.tickMs);
+      this.tickTimer.unref();
+    }
+  }
+
+  unsubscribe(subscriber: BusSubscriber): void {
+    this.bus.off('frame', subscriber.send);
+    this.bus.off('tick', subscriber.tick);
+    this.subscribers -= 1;
+    if (this.subscribers === 0) this.stopTicking();
+  }
+
+  /** Stop rendering and ticking. */
+  close(): void {
+    this.closed = true;
+    this.stopTicking();
+    clearTimeout(this.sleepTimer);
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.closed) {
+        const count = this.settings.readCount();
+        if (count !== this.current?.count && count !== this.failedCount) {
+          const wait = this.lastBroadcastAt + this.window() - Date.now();
+          if (wait > 0) await this.sleep(wait);
+          else await this.broadcast(count);
+          continue;
+        }
+        // Settled: render the neighbours, so that the next viewer to join or leave
+        // gets the exact frame at once.
+        const neighbour = [count + 1, count - 1].find((n) => n >= 0 && n !== this.failedCount && !this.cache.has(n));
+        if (neighbour === undefined) break;
+        await this.frameFor(neighbour).catch(() => undefined);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async broadcast(count: number): Promise<void> {
+    let frame: Frame;
+    try {
+      frame = await this.frameFor(count);
+    } catch (error) {
+      // Shown again only after the next change, so a broken renderer is not retried in a loop.
+      this.failedCount = count;
+      this.settings.report(toError(error));
+      return;
+    }
+    if (this.closed) return;
+    this.current = frame;
+    this.lastBroadcastAt = Date.now();
+    this.bus.emit('frame', frame);
+  }
+
+  private async frameFor(count: number): Promise<Frame> {
+    const cached = this.cache.get(count);
+    if (cached) {
+      // Most recently used last: the cache forgets the oldest first.
+      this.cache.delete(count);
+      this.cache.set(count, cached);
+      return cached;
+    }
+    const png = await this.settings.renderer.render(count);
+    return this.remember(count, png);
+  }
+
+  private remember(count: number, png: Buffer): Frame {
+    const frame = this.settings.format.frame(count, png);
+    this.cache.set(count, frame);
+    if (this.cache.size > CACHED_FRAMES) this.cache.delete(this.cache.keys().next().value as number);
+    return frame;
+  }
+
+  private window(): number {
+    return Math.min(MAX_WINDOW_MS, this.subscribers * WINDOW_MS_PER_STREAM);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.sleepTimer = setTimeout(resolve, ms);
+      this.sleepTimer.unref();
+    });
+  }
+
+  private stopTicking(): void {
+    clearInterval(this.tickTimer);
+    this.tickTimer = undefined;
+  }
+}

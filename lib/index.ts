@@ -1,0 +1,18 @@
+// The middleware factory: app.use(userCounterMiddleware(options)).
+export { userCounterMiddleware } from './middleware.js';
+export type { UserCounterRouter } from './middleware.js';
+// The default store: this process's viewers only.
+export { MemoryCountStore } from './memory-count-store.js';
+// Thrown by the factory for a misconfiguration; `code` is 'ERR_USER_COUNTER_OPTIONS'.
+export { OptionsError } from './options.js';
+// The contracts: options, the store interface, the handle and its events.
+export type {
+  CountStore,
+  CountStoreEvents,
+  Logger,
+  NodeCanvasModule,
+  Options,
+  RenderFunction,
+  UserCounter,
+  UserCounterEvents,
+} from './types.js';

@@ -1,0 +1,157 @@
+import type { ServerResponse } from 'node:http';
+import type { Frame, MultipartFormat } from './multipart-format.js';
+import { PNG_HEADER_LENGTH } from './multipart-format.js';
+
+/** How a writer paces itself; the same for every stream of a counter. */
+export interface WriterSettings {
+  readonly format: MultipartFormat;
+  /** Re-send the latest frame after this long without one; 0: never. */
+  readonly keepAliveMs: number;
+  /** Whether each tick sends one byte of the next frame ahead (see `tick`). */
+  readonly heartbeat: boolean;
+  /** Destroy the stream after this long with data waiting and no byte accepted. */
+  readonly stallTimeoutMs: number;
+}
+
+/**
+ * Writes one viewer's `multipart/x-mixed-replace` stream: the first frame, every
+ * newer frame, keep-alive re-sends, heartbeat bytes, and the close-delimiter.
+ *
+ * Backpressure: while the socket is full, a newer frame replaces the one waiting,
+ * and on `drain` only the newest is written, so a slow viewer costs about one frame.
+ */
+export class MultipartWriter {
+  private latest: Frame | undefined;
+  /** Bytes of the next part's PNG already written ahead as heartbeat. */
+  private aheadBytes = 0;
+  private lastFrameAt = 0;
+  private blocked = false;
+  private frameWaiting = false;
+  private lastProgressAt = 0;
+  private lastWritableLength = 0;
+  private finished = false;
+
+  /** `onEnd` runs exactly once, when the stream ends for any reason. */
+  constructor(
+    readonly response: ServerResponse,
+    private readonly settings: WriterSettings,
+    private readonly onEnd: () => void,
+  ) {
+    response.once('close', this.finish);
+  }
+
+  /** Whether the stream has ended. */
+  get ended(): boolean {
+    return this.finished;
+  }
+
+  /** Write the stream's first bytes and, when there is one, its first frame. */
+  start(first: Frame | undefined): void {
+    this.write(this.settings.format.preamble);
+    this.response.on('drain', this.onDrain);
+    if (first) this.send(first);
+  }
+
+  /** Show `frame` now, or as soon as the viewer has taken what is waiting. */
+  send = (frame: Frame): void => {
+    if (this.finished) return;
+    const previous = this.latest;
+    this.latest = frame;
+    if (this.blocked) {
+      this.frameWaiting = true;
+      return;
+    }
+    if (previous && this.aheadBytes > 0 && !sharesPrefix(previous, frame, this.aheadBytes)) {
+      // The bytes sent ahead belong to another kind of PNG: finish that part as the
+      // previous frame, then send this one whole.
+      this.writeFrame(previous);
+    }
+    this.writeFrame(frame);
+  };
+
+  /**
+   * Called on the counter's shared tick: reap a stalled viewer, re-send the latest
+   * frame when the keep-alive is due, else send the next heartbeat byte. Heartbeat
+   * bytes are the next frame's own first bytes (every frame of one size starts with
+   * the same PNG header), so they cost nothing to display; when they run out, the
+   * frame is completed early, which is a keep-alive re-send.
+   */
+  tick = (now: number): void => {
+    if (this.finished) return;
+    if (this.blocked) {
+      this.checkStall(now);
+      return;
+    }
+    const frame = this.latest;
+    if (!frame) return;
+    const keepAliveDue = this.settings.keepAliveMs > 0 && now - this.lastFrameAt >= this.settings.keepAliveMs;
+    if (keepAliveDue || (this.settings.heartbeat && this.aheadBytes >= PNG_HEADER_LENGTH)) {
+      this.writeFrame(frame);
+    } else if (this.settings.heartbeat) {
+      this.write(frame.png.subarray(this.aheadBytes, this.aheadBytes + 1));
+      this.aheadBytes += 1;
+    }
+  };
+
+  /**
+   * End the stream from the server: complete the current part with the latest frame
+   * (so the image keeps showing it), then the close-delimiter.
+   */
+  end(): void {
+    if (this.finished) return;
+    if (!this.response.destroyed) {
+      const rest = this.latest ? this.latest.png.subarray(this.aheadBytes) : Buffer.alloc(0);
+      this.response.end(Buffer.concat([rest, this.settings.format.closeDelimiter]));
+    }
+    this.finish();
+  }
+
+  /** Destroy the connection (a stalled or abusive viewer). */
+  destroy(): void {
+    this.response.destroy();
+    this.finish();
+  }
+
+  private writeFrame(frame: Frame): void {
+    this.write(this.aheadBytes > 0 ? frame.wire.subarray(this.aheadBytes) : frame.wire);
+    this.aheadBytes = 0;
+    this.lastFrameAt = Date.now();
+  }
+
+  private write(chunk: Buffer): void {
+    if (this.response.destroyed || this.response.writableEnded) return;
+    if (!this.response.write(chunk)) {
+      this.blocked = true;
+      this.lastProgressAt = Date.now();
+      this.lastWritableLength = this.response.writableLength;
+    }
+  }
+
+  private onDrain = (): void => {
+    this.blocked = false;
+    if (this.frameWaiting && this.latest && !this.finished) {
+      this.frameWaiting = false;
+      this.writeFrame(this.latest);
+    }
+  };
+
+  private checkStall(now: number): void {
+    const waiting = this.response.writableLength;
+    if (waiting < this.lastWritableLength) this.lastProgressAt = now;
+    this.lastWritableLength = waiting;
+    if (now - this.lastProgressAt >= this.settings.stallTimeoutMs) this.destroy();
+  }
+
+  private finish = (): void => {
+    if (this.finished) return;
+    this.finished = true;
+    this.response.off('drain', this.onDrain);
+    this.response.off('close', this.finish);
+    this.latest = undefined;
+    this.onEnd();
+  };
+}
+
+function sharesPrefix(a: Frame, b: Frame, length: number): boolean {
+  return a.png.compare(b.png, 0, length, 0, length) === 0;
+}

@@ -1,0 +1,189 @@
+import cluster from 'node:cluster';
+import { MemoryCountStore } from './memory-count-store.js';
+import { BUNDLED_FONT_FAMILY } from './frame-renderer.js';
+import type { ImageSettings } from './frame-renderer.js';
+import type { CountStore, Logger, NodeCanvasModule, Options, RenderFunction } from './types.js';
+
+/** The options, checked and with every default filled in. */
+export interface Configuration {
+  readonly path: string;
+  readonly jsonPath: string;
+  readonly store: CountStore;
+  readonly keepAliveMs: number;
+  readonly heartbeatMs: number;
+  readonly stallTimeoutMs: number;
+  readonly image: ImageSettings;
+  readonly render: RenderFunction | undefined;
+  readonly canvas: NodeCanvasModule | undefined;
+  readonly allowDirect: boolean;
+  readonly allowedOrigins: ReadonlySet<string> | undefined;
+  readonly logger: Logger;
+}
+
+/** A misconfiguration found when the middleware is created. */
+export class OptionsError extends TypeError {
+  readonly code = 'ERR_USER_COUNTER_OPTIONS';
+}
+
+const DEFAULTS = {
+  path: '/online.png',
+  keepAliveMs: 3000,
+  heartbeatMs: 300,
+  stallTimeoutMs: 30_000,
+  width: 200,
+  height: 30,
+  text: (count: number) => `Users online: ${count}`,
+  font: `20px ${BUNDLED_FONT_FAMILY}`,
+  color: 'rgb(0, 100, 0)',
+  background: 'transparent',
+  allowDirect: false,
+} as const;
+
+const OPTION_NAMES: readonly (keyof Options)[] = [
+  'path', 'store', 'keepAliveMs', 'heartbeatMs', 'stallTimeoutMs', 'width', 'height', 'text', 'font',
+  'color', 'background', 'render', 'canvas', 'allowDirect', 'allowedOrigins', 'logger',
+];
+const DRAWING_OPTIONS: readonly (keyof Options)[] = ['width', 'height', 'text', 'font', 'color', 'background', 'canvas'];
+const MAX_IMAGE_SIDE = 4096;
+
+/** Check the options and fill in the defaults; throws an `OptionsError` saying what to write instead. */
+export function resolveOptions(options: Options = {}): Configuration {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    fail(`The options must be an object, for example userCounterMiddleware({ path: '/online.png' }).`);
+  }
+  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Options;
+  for (const name of Object.keys(given)) {
+    if (!(OPTION_NAMES as string[]).includes(name)) {
+      const near = closest(name, OPTION_NAMES);
+      fail(`Unknown option \`${name}\`.${near ? ` Did you mean \`${near}\`?` : ''} Known options: ${OPTION_NAMES.join(', ')}.`);
+    }
+  }
+  const logger = given.logger ?? console;
+  if (typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+    fail('`logger` must have `warn(message)` and `error(message)` methods, for example `console`.');
+  }
+
+  const path = given.path ?? DEFAULTS.path;
+  if (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path) || path.endsWith('/')) {
+    fail(`\`path\` must be a path such as '/online.png' (starting with '/', no query, no spaces); got ${describe(path)}.`);
+  }
+  const jsonPath = path.endsWith('.png') ? `${path.slice(0, -'.png'.length)}.json` : `${path}.json`;
+
+  if (given.render !== undefined && typeof given.render !== 'function') {
+    fail('`render` must be a function `(count) => pngBuffer` (or a Promise of one).');
+  }
+  if (given.render) {
+    const ignored = DRAWING_OPTIONS.filter((name) => given[name] !== undefined);
+    if (ignored.length > 0) {
+      logger.warn(`express-user-counter: \`render\` replaces the built-in drawing, so ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored.`);
+    }
+  }
+  if (given.canvas !== undefined) {
+    const canvas = given.canvas as Partial<NodeCanvasModule>;
+    if (typeof canvas?.createCanvas !== 'function' || typeof canvas.registerFont !== 'function') {
+      fail("`canvas` must be node-canvas itself: `canvas: require('canvas')` (or `import * as canvas from 'canvas'`).");
+    }
+  }
+  if (given.text !== undefined && typeof given.text !== 'function') {
+    fail('`text` must be a function of the count, for example `(count) => `${count} online``.');
+  }
+  for (const name of ['font', 'color', 'background'] as const) {
+    const value = given[name];
+    if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
+      fail(`\`${name}\` must be a non-empty CSS string such as ${describe(DEFAULTS[name])}; got ${describe(value)}.`);
+    }
+  }
+  if (given.allowDirect !== undefined && typeof given.allowDirect !== 'boolean') {
+    fail(`\`allowDirect\` must be true or false; got ${describe(given.allowDirect)}.`);
+  }
+
+  const store = given.store ?? new MemoryCountStore();
+  const methods = ['increment', 'decrement', 'count'] as const;
+  if (methods.some((method) => typeof (store as Partial<CountStore>)[method] !== 'function') || typeof store.events?.on !== 'function') {
+    fail('`store` must implement CountStore (increment, decrement, count, events): for example `new MemoryCountStore()`.');
+  }
+  if (given.store === undefined && (cluster.isWorker || process.env.NODE_APP_INSTANCE !== undefined)) {
+    logger.warn('express-user-counter: this process is one of several, and the default MemoryCountStore counts only its own viewers. Use a shared store such as RedisCountStore.');
+  }
+
+  return {
+    path,
+    jsonPath,
+    store,
+    keepAliveMs: wholeNumber('keepAliveMs', given.keepAliveMs ?? DEFAULTS.keepAliveMs, 0),
+    heartbeatMs: wholeNumber('heartbeatMs', given.heartbeatMs ?? DEFAULTS.heartbeatMs, 0),
+    stallTimeoutMs: wholeNumber('stallTimeoutMs', given.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs, 1),
+    image: {
+      width: wholeNumber('width', given.width ?? DEFAULTS.width, 1, MAX_IMAGE_SIDE),
+      height: wholeNumber('height', given.height ?? DEFAULTS.height, 1, MAX_IMAGE_SIDE),
+      text: given.text ?? DEFAULTS.text,
+      font: given.font ?? DEFAULTS.font,
+      color: given.color ?? DEFAULTS.color,
+      background: given.background ?? DEFAULTS.background,
+    },
+    render: given.render,
+    canvas: given.canvas,
+    allowDirect: given.allowDirect ?? DEFAULTS.allowDirect,
+    allowedOrigins: given.allowedOrigins === undefined ? undefined : origins(given.allowedOrigins),
+    logger,
+  };
+}
+
+function origins(list: unknown): Set<string> {
+  if (!Array.isArray(list) || list.length === 0) {
+    fail("`allowedOrigins` must be a non-empty array of origins, for example ['https://example.com'].");
+  }
+  return new Set(
+    list.map((entry) => {
+      let origin: string | undefined;
+      try {
+        origin = new URL(String(entry)).origin;
+      } catch {
+        origin = undefined;
+      }
+      if (typeof entry !== 'string' || origin === undefined || origin === 'null' || origin !== entry.replace(/\/$/, '')) {
+        fail(`\`allowedOrigins\` entries are origins: scheme, host and port, no path, such as 'https://example.com'; got ${describe(entry)}${origin && origin !== 'null' ? ` (write '${origin}')` : ''}.`);
+      }
+      return origin;
+    }),
+  );
+}
+
+function wholeNumber(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    fail(`\`${name}\` must be a whole number, ${range}; got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : typeof value === 'function' ? 'a function' : String(value);
+}
+
+function fail(message: string): never {
+  throw new OptionsError(`express-user-counter: ${message}`);
+}
+
+/** The known name within two edits of `name`, if any. */
+function closest(name: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of names) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length];
+}
