@@ -4,7 +4,7 @@ export type { UserCounterRouter } from './middleware.js';
 // The default store: this process's viewers only.
 export { MemoryCountStore } from './memory-count-store.js';
 // Thrown by the factory for a misconfiguration; `code` is 'ERR_USER_COUNTER_OPTIONS'.
-export { OptionsError } from './options.js';
+export { OptionsError } from './errors.js';
 // The contracts: options, the store interface, the handle and its events.
 export type {
   CountStore,

@@ -118,7 +118,9 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     if (req.path === config.path) return openStream(req, res);
     if (req.path === config.jsonPath) {
-      res.set('Cache-Control', 'no-store').json({ count: store.count() });
+      // Not res.json(): its ETag would let a client revalidate a count that is never cacheable.
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(JSON.stringify({ count: store.count() }));
       return;
     }
     next();

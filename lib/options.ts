@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { OptionsError } from './errors.js';
 import { MemoryCountStore } from './memory-count-store.js';
 import { BUNDLED_FONT_FAMILY } from './frame-renderer.js';
 import type { ImageSettings } from './frame-renderer.js';
@@ -18,11 +19,6 @@ export interface Configuration {
   readonly allowDirect: boolean;
   readonly allowedOrigins: ReadonlySet<string> | undefined;
   readonly logger: Logger;
-}
-
-/** A misconfiguration found when the middleware is created. */
-export class OptionsError extends TypeError {
-  readonly code = 'ERR_USER_COUNTER_OPTIONS';
 }
 
 const DEFAULTS = {
