@@ -3,6 +3,7 @@ import { Router as createRouter } from 'express';
 import { createIsolatedEmitter, toError } from './events.js';
 import { FrameBroadcaster } from './frame-broadcaster.js';
 import { createCanvasRenderer, createCustomRenderer } from './frame-renderer.js';
+import { ConnectionLimits } from './connection-limits.js';
 import { hotlinkRejection } from './hotlink-policy.js';
 import { MultipartFormat } from './multipart-format.js';
 import { MultipartWriter } from './multipart-writer.js';
@@ -14,6 +15,8 @@ export type UserCounterRouter = Router & { readonly counter: UserCounter };
 
 /** Until per-page counting exists, every stream is in this room. */
 const ROOM = '';
+/** What a refused viewer is told to wait before trying again. */
+const RETRY_AFTER_SECONDS = 10;
 /** How long `close()` waits for a viewer to take the close-delimiter before cutting it off. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -47,6 +50,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     keepAliveMs: config.keepAliveMs,
     heartbeat: config.heartbeatMs > 0,
     stallTimeoutMs: config.stallTimeoutMs,
+    maxStreamMs: config.maxStreamMs,
   };
   const streamHeaders = {
     'Content-Type': format.contentType,
@@ -81,28 +85,40 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     Object.defineProperty(app.locals, 'userCount', { get: () => store.count(), enumerable: true, configurable: true });
   };
 
+  const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerIp);
+  let warnedAboutProxy = false;
+
   const openStream = (req: Request, res: Response): void => {
     const rejection = hotlinkRejection(req, config);
-    if (rejection) {
-      res.status(403).set('Cache-Control', 'no-store').type('text/plain').send(rejection);
-      return;
-    }
-    if (closing) {
-      res.status(503).set({ 'Retry-After': '5', 'Cache-Control': 'no-store' }).type('text/plain').send('The counter is shutting down.');
-      return;
-    }
-    res.writeHead(200, streamHeaders);
+    if (rejection) return refuse(res, 403, rejection);
+    if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
     if (req.method === 'HEAD') {
+      res.writeHead(200, streamHeaders);
       res.end();
       return;
     }
     // The viewer may have gone before we got here; then there is nothing to count.
     if (res.destroyed || req.socket.destroyed) return;
 
+    const address = req.ip ?? req.socket.remoteAddress ?? '';
+    const refusal = limits.admit(address);
+    if (refusal) {
+      if (refusal.status === 429 && !warnedAboutProxy && req.headers['x-forwarded-for'] !== undefined && !req.app.get('trust proxy')) {
+        warnedAboutProxy = true;
+        logger.warn(
+          `express-user-counter: ${JSON.stringify(address)} reached maxConnectionsPerIp while requests carry X-Forwarded-For. ` +
+            "Behind a proxy every viewer has the proxy's address: set app.set('trust proxy', ...) so req.ip is the viewer's.",
+        );
+      }
+      return refuse(res, refusal.status, refusal.reason, RETRY_AFTER_SECONDS);
+    }
+
+    res.writeHead(200, streamHeaders);
     store.increment(ROOM);
     const writer = new MultipartWriter(res, writerSettings, () => {
       writers.delete(writer);
       broadcaster.unsubscribe(writer);
+      limits.release(address);
       store.decrement(ROOM);
       events.emit('disconnect', { count: store.count() });
     });
@@ -144,6 +160,14 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   };
   Object.defineProperty(router, 'counter', { value: counter, enumerable: true });
   return router;
+}
+
+/** A short plain-text refusal, never cached and never counted. */
+function refuse(res: Response, status: number, reason: string, retryAfterSeconds?: number): void {
+  const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+  if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
+  res.writeHead(status, headers);
+  res.end(reason);
 }
 
 /** End a stream with the close-delimiter; cut it off if the viewer does not take it in time. */

@@ -11,6 +11,8 @@ export interface WriterSettings {
   readonly heartbeat: boolean;
   /** Destroy the stream after this long with data waiting and no byte accepted. */
   readonly stallTimeoutMs: number;
+  /** End the stream cleanly after this long; 0: never. */
+  readonly maxStreamMs: number;
 }
 
 /**
@@ -30,6 +32,7 @@ export class MultipartWriter {
   private lastProgressAt = 0;
   private lastWritableLength = 0;
   private finished = false;
+  private readonly openedAt = Date.now();
 
   /** `onEnd` runs exactly once, when the stream ends for any reason. */
   constructor(
@@ -80,6 +83,10 @@ export class MultipartWriter {
     if (this.finished) return;
     if (this.blocked) {
       this.checkStall(now);
+      return;
+    }
+    if (this.settings.maxStreamMs > 0 && now - this.openedAt >= this.settings.maxStreamMs) {
+      this.end();
       return;
     }
     const frame = this.latest;

@@ -13,6 +13,9 @@ export interface Configuration {
   readonly keepAliveMs: number;
   readonly heartbeatMs: number;
   readonly stallTimeoutMs: number;
+  readonly maxStreamMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
   readonly image: ImageSettings;
   readonly render: RenderFunction | undefined;
   readonly canvas: NodeCanvasModule | undefined;
@@ -26,6 +29,9 @@ const DEFAULTS = {
   keepAliveMs: 3000,
   heartbeatMs: 300,
   stallTimeoutMs: 30_000,
+  maxStreamMs: 0,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 100,
   width: 200,
   height: 30,
   text: (count: number) => `Users online: ${count}`,
@@ -37,7 +43,8 @@ const DEFAULTS = {
 
 const OPTION_NAMES: readonly (keyof Options)[] = [
   'path', 'store', 'keepAliveMs', 'heartbeatMs', 'stallTimeoutMs', 'width', 'height', 'text', 'font',
-  'color', 'background', 'render', 'canvas', 'allowDirect', 'allowedOrigins', 'logger',
+  'color', 'background', 'render', 'canvas', 'allowDirect', 'allowedOrigins', 'maxConnections',
+  'maxConnectionsPerIp', 'maxStreamMs', 'logger',
 ];
 const DRAWING_OPTIONS: readonly (keyof Options)[] = ['width', 'height', 'text', 'font', 'color', 'background', 'canvas'];
 const MAX_IMAGE_SIDE = 4096;
@@ -109,6 +116,9 @@ export function resolveOptions(options: Options = {}): Configuration {
     keepAliveMs: wholeNumber('keepAliveMs', given.keepAliveMs ?? DEFAULTS.keepAliveMs, 0),
     heartbeatMs: wholeNumber('heartbeatMs', given.heartbeatMs ?? DEFAULTS.heartbeatMs, 0),
     stallTimeoutMs: wholeNumber('stallTimeoutMs', given.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs, 1),
+    maxStreamMs: wholeNumber('maxStreamMs', given.maxStreamMs ?? DEFAULTS.maxStreamMs, 0),
+    maxConnections: wholeNumber('maxConnections', given.maxConnections ?? DEFAULTS.maxConnections, 1),
+    maxConnectionsPerIp: wholeNumber('maxConnectionsPerIp', given.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, 1),
     image: {
       width: wholeNumber('width', given.width ?? DEFAULTS.width, 1, MAX_IMAGE_SIDE),
       height: wholeNumber('height', given.height ?? DEFAULTS.height, 1, MAX_IMAGE_SIDE),

@@ -108,6 +108,19 @@ export interface Options {
    * Default: any page.
    */
   allowedOrigins?: string[];
+  /**
+   * The most streams this instance holds at once; more get 503 with `Retry-After`. Default `10000`.
+   * Keep it below the process's file-descriptor limit (`ulimit -n`).
+   */
+  maxConnections?: number;
+  /**
+   * The most streams one client address (`req.ip`) holds at once; more get 429 with `Retry-After`.
+   * An office behind one NAT shares an address, so this is generous. Behind a reverse proxy, set
+   * Express's `trust proxy` so that `req.ip` is the viewer's address, not the proxy's. Default `100`.
+   */
+  maxConnectionsPerIp?: number;
+  /** End each stream cleanly (with the close-delimiter) after this long; 0 never. Default `0`. */
+  maxStreamMs?: number;
   /** Where warnings and errors go. Default `console`. */
   logger?: Logger;
 }
