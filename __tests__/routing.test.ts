@@ -52,6 +52,8 @@ describe('GET /online.json', () => {
     expect(empty.headers['content-type']).toMatch(/^application\/json/);
     expect(empty.headers['cache-control']).toMatch(/\bno-store\b/);
     expect(empty.text).toBe('{"count":0}');
+    // Nothing to revalidate: a count is never cacheable.
+    expect(empty.headers.etag).toBeUndefined();
 
     const first = await open(url);
     const second = await open(url);
