@@ -49,6 +49,7 @@ export class FrameBroadcaster {
   private running = false;
   private closed = false;
   private failedCount: number | undefined;
+  private readonly failedNeighbours = new Set<number>();
   private subscribers = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
@@ -69,6 +70,7 @@ export class FrameBroadcaster {
   /** Call whenever the count may have changed. */
   countChanged(): void {
     this.failedCount = undefined;
+    this.failedNeighbours.clear();
     if (!this.running && !this.closed) void this.run();
   }
 
@@ -110,9 +112,13 @@ export class FrameBroadcaster {
         }
         // Settled: render the neighbours, so that the next viewer to join or leave
         // gets the exact frame at once.
-        const neighbour = [count + 1, count - 1].find((n) => n >= 0 && n !== this.failedCount && !this.cache.has(n));
+        const neighbour = [count + 1, count - 1].find(
+          (n) => n >= 0 && n !== this.failedCount && !this.failedNeighbours.has(n) && !this.cache.has(n),
+        );
         if (neighbour === undefined) break;
-        await this.frameFor(neighbour).catch(() => undefined);
+        // A neighbour that fails is not tried again before the next change (no render loop);
+        // its error shows if the count gets there.
+        await this.frameFor(neighbour).catch(() => this.failedNeighbours.add(neighbour));
       }
     } finally {
       this.running = false;

@@ -26,7 +26,7 @@ export function hotlinkRejection(req: IncomingMessage, policy: HotlinkPolicy): s
     }
   }
   if (policy.allowedOrigins && referer !== undefined && !policy.allowedOrigins.has(originOf(referer))) {
-    return 'This counter may only be embedded by the pages of its own site.';
+    return 'This counter may only be embedded by the pages of the sites it allows.';
   }
   return undefined;
 }

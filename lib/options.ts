@@ -54,15 +54,16 @@ export function resolveOptions(options: Options = {}): Configuration {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     fail(`The options must be an object, for example userCounterMiddleware({ path: '/online.png' }).`);
   }
-  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Options;
-  for (const name of Object.keys(given)) {
+  for (const name of Object.keys(options)) {
     if (!(OPTION_NAMES as string[]).includes(name)) {
       const near = closest(name, OPTION_NAMES);
       fail(`Unknown option \`${name}\`.${near ? ` Did you mean \`${near}\`?` : ''} Known options: ${OPTION_NAMES.join(', ')}.`);
     }
   }
-  const logger = given.logger ?? console;
-  if (typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+  // `undefined` means "not given"; `null` is a mistake, caught by the checks below.
+  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Options;
+  const logger = given.logger === undefined ? console : given.logger;
+  if (typeof logger?.warn !== 'function' || typeof logger.error !== 'function') {
     fail('`logger` must have `warn(message)` and `error(message)` methods, for example `console`.');
   }
 
@@ -74,12 +75,6 @@ export function resolveOptions(options: Options = {}): Configuration {
 
   if (given.render !== undefined && typeof given.render !== 'function') {
     fail('`render` must be a function `(count) => pngBuffer` (or a Promise of one).');
-  }
-  if (given.render) {
-    const ignored = DRAWING_OPTIONS.filter((name) => given[name] !== undefined);
-    if (ignored.length > 0) {
-      logger.warn(`express-user-counter: \`render\` replaces the built-in drawing, so ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored.`);
-    }
   }
   if (given.canvas !== undefined) {
     const canvas = given.canvas as Partial<NodeCanvasModule>;
@@ -100,16 +95,12 @@ export function resolveOptions(options: Options = {}): Configuration {
     fail(`\`allowDirect\` must be true or false; got ${describe(given.allowDirect)}.`);
   }
 
-  const store = given.store ?? new MemoryCountStore();
+  const store = given.store === undefined ? new MemoryCountStore() : given.store;
   const methods = ['increment', 'decrement', 'count'] as const;
-  if (methods.some((method) => typeof (store as Partial<CountStore>)[method] !== 'function') || typeof store.events?.on !== 'function') {
+  if (methods.some((method) => typeof (store as Partial<CountStore> | null)?.[method] !== 'function') || typeof store.events?.on !== 'function') {
     fail('`store` must implement CountStore (increment, decrement, count, events): for example `new MemoryCountStore()`.');
   }
-  if (given.store === undefined && (cluster.isWorker || process.env.NODE_APP_INSTANCE !== undefined)) {
-    logger.warn('express-user-counter: this process is one of several, and the default MemoryCountStore counts only its own viewers. Use a shared store such as RedisCountStore.');
-  }
-
-  return {
+  const configuration: Configuration = {
     path,
     jsonPath,
     store,
@@ -133,6 +124,15 @@ export function resolveOptions(options: Options = {}): Configuration {
     allowedOrigins: given.allowedOrigins === undefined ? undefined : origins(given.allowedOrigins),
     logger,
   };
+  // Warnings last: a configuration that throws gives no warnings first.
+  const ignored = given.render ? DRAWING_OPTIONS.filter((name) => given[name] !== undefined) : [];
+  if (ignored.length > 0) {
+    logger.warn(`express-user-counter: \`render\` replaces the built-in drawing, so ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored.`);
+  }
+  if (given.store === undefined && (cluster.isWorker || process.env.NODE_APP_INSTANCE !== undefined)) {
+    logger.warn('express-user-counter: this process is one of several, and the default MemoryCountStore counts only its own viewers. Use a shared store such as RedisCountStore.');
+  }
+  return configuration;
 }
 
 function origins(list: unknown): Set<string> {
