@@ -136,6 +136,21 @@ describe('undefined means "not given"', () => {
   test('an undefined logger falls back to a working default rather than throwing', () => {
     expect(() => create({ logger: undefined })).not.toThrow();
   });
+
+  test('a misspelt option is reported even when its value is undefined', () => {
+    expect(optionsError({ keepAlive: undefined }).message).toMatch(/Did you mean `keepAliveMs`\?/);
+  });
+
+  test('null is not "not given": a null store or logger is refused', () => {
+    expect(optionsError({ store: null }).message).toMatch(/`store` must implement CountStore/);
+    expect(optionsError({ logger: null }).message).toMatch(/`logger` must have `warn\(message\)`/);
+  });
+
+  test('a configuration that throws logs no warning first', () => {
+    const logger = quietLogger();
+    optionsError({ render: () => A_PNG, color: 'red', width: 0, logger });
+    expect(logger.warn).not.toHaveBeenCalled();
+  });
 });
 
 describe('render with drawing options', () => {
