@@ -421,6 +421,65 @@ export async function leaveAndWait(viewer: ViewerPage, watched: Sampler, count: 
   return { startedAt, sample, ms: sample.t - startedAt };
 }
 
+/** A step of a churn run: another viewer opens, the oldest other viewer closes, or nothing happens for a while. */
+export type ChurnStep = 'join' | 'leave' | 'quiet';
+
+/**
+ * Run `plan` against the page `watched` (which alone is open at the start): each join
+ * or leave waits for the watched page to show the new count, then pauses `pauseMs`;
+ * a quiet step waits `quietMs` (longer than the keep-alive, so re-sends happen).
+ * Ends with every other viewer closed. Resolves with the screen change of each step.
+ */
+export async function churn(
+  browser: Browser,
+  url: string,
+  watched: Sampler,
+  plan: readonly ChurnStep[],
+  { pauseMs = 400, quietMs = 3500 } = {},
+): Promise<ScreenChange[]> {
+  const others: ViewerPage[] = [];
+  const changes: ScreenChange[] = [];
+  for (const step of [...plan, ...Array<ChurnStep>(plan.length).fill('leave')]) {
+    if (step === 'quiet') {
+      await sleep(quietMs);
+      continue;
+    }
+    if (step === 'join') {
+      const { viewer, change } = await joinAndWait(browser, url, watched, others.length + 2);
+      others.push(viewer);
+      changes.push(change);
+    } else {
+      const leaving = others.shift();
+      if (!leaving) continue;
+      changes.push(await leaveAndWait(leaving, watched, others.length + 1));
+    }
+    await sleep(pauseMs);
+  }
+  return changes;
+}
+
+/** The chunks of the `/online.png` response as the browser received them (CDP `Network.dataReceived`). */
+export async function recordImageData(page: Page): Promise<{ t: number; bytes: number }[]> {
+  const chunks: { t: number; bytes: number }[] = [];
+  const cdp = await page.context().newCDPSession(page);
+  const imageRequests = new Set<string>();
+  cdp.on('Network.requestWillBeSent', (event) => {
+    if (new URL(event.request.url).pathname === '/online.png') imageRequests.add(event.requestId);
+  });
+  cdp.on('Network.dataReceived', (event) => {
+    if (imageRequests.has(event.requestId)) chunks.push({ t: Date.now(), bytes: event.dataLength });
+  });
+  await cdp.send('Network.enable');
+  return chunks;
+}
+
+/** Median and p90 of some milliseconds. */
+export function summarize(ms: readonly number[]): { n: number; median: number; p90: number; max: number } {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return { n: sorted.length, median: at(0.5), p90: at(0.9), max: sorted[sorted.length - 1] };
+}
+
 /** The demo (`demo/server.ts`) running as a child process, as `npm run demo` runs it. */
 export interface DemoServer {
   /** `http://127.0.0.1:PORT` */
