@@ -198,6 +198,8 @@ export async function connectStore(
   library: ClientLibrary,
   redis: Pick<TestRedis, 'url'>,
   options: Omit<RedisCountStoreOptions, 'sendCommand' | 'subscribe'> = {},
+  /** Sits between the store and the client: may delay or fail a command. */
+  intercept: (args: string[], send: () => Promise<unknown>) => Promise<unknown> = (_, send) => send(),
 ): Promise<ConnectedStore> {
   const commands: string[][] = [];
   let store: RedisCountStore;
@@ -211,7 +213,7 @@ export async function connectStore(
       ...options,
       sendCommand: (...args) => {
         commands.push(args);
-        return client.call(...(args as [string, ...string[]]));
+        return intercept(args, () => client.call(...(args as [string, ...string[]])));
       },
       subscribe: async (channel, onMessage) => {
         const listener = (from: string, message: string) => {
@@ -239,7 +241,7 @@ export async function connectStore(
       ...options,
       sendCommand: (...args) => {
         commands.push(args);
-        return client.sendCommand(args);
+        return intercept(args, () => client.sendCommand(args));
       },
       subscribe: async (channel, onMessage) => {
         await subscriber.subscribe(channel, onMessage);
