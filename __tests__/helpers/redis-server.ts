@@ -62,6 +62,7 @@ async function startOwnRedis(): Promise<TestRedis> {
   let output = '';
 
   const start = async (): Promise<void> => {
+    if (child && child.exitCode === null) return;
     output = '';
     const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,6 +106,7 @@ async function startProxy(targetHost: string, targetPort: number): Promise<TestR
   let server: net.Server | undefined;
   const port = await freePort();
   const start = async (): Promise<void> => {
+    if (server) return;
     const listening = net.createServer((client) => {
       const upstream = net.connect(targetPort, targetHost);
       for (const socket of [client, upstream]) {
