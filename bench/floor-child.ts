@@ -1,0 +1,59 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { notify, serve } from './ipc.js';
+
+/**
+ * The floor: the least a server can do for a viewer of a live image. A bare
+ * `node:http` server that answers GET /online.png with the stream's headers and one
+ * shared multipart PNG frame (followed by the next part's delimiter, so that the
+ * frame is complete and shown), then holds the connection. No counting, no
+ * rendering, no timers: what is left is the cost of the connections themselves.
+ */
+
+const backlog = Number(process.env.BENCH_BACKLOG ?? 511);
+const boundary = randomBytes(16).toString('hex');
+const headers = {
+  'Content-Type': `multipart/x-mixed-replace; boundary=${boundary}`,
+  'Cache-Control': 'no-store, no-cache, must-revalidate, no-transform',
+  Pragma: 'no-cache',
+  Expires: '0',
+  'X-Accel-Buffering': 'no',
+  'X-Content-Type-Options': 'nosniff',
+};
+let shared = Buffer.alloc(0);
+let open = 0;
+
+const server = http.createServer((req, res) => {
+  if (req.method !== 'GET' || req.url !== '/online.png') {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, headers);
+  res.write(shared);
+  open += 1;
+  res.once('close', () => (open -= 1));
+});
+
+server.listen({ port: 0, host: '127.0.0.1', backlog }, () => {
+  notify('ready', { port: (server.address() as AddressInfo).port, pid: process.pid });
+});
+
+serve({
+  /** The PNG every viewer is sent from now on. */
+  frame(message) {
+    const png = Buffer.from(message.png as Uint8Array);
+    const partHeaders = 'Content-Type: image/png\r\n\r\n';
+    shared = Buffer.concat([
+      Buffer.from(`--${boundary}\r\n${partHeaders}`, 'latin1'),
+      png,
+      Buffer.from(`\r\n--${boundary}\r\n${partHeaders}`, 'latin1'),
+    ]);
+    return { bytes: shared.length };
+  },
+  usage(message) {
+    if (message.gc) (globalThis as { gc?: () => void }).gc?.();
+    const memory = process.memoryUsage();
+    return { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external, arrayBuffers: memory.arrayBuffers, count: open };
+  },
+});

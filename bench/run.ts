@@ -1,0 +1,686 @@
+import http from 'node:http';
+import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createCanvasRenderer } from '../lib/frame-renderer.js';
+import { MultipartFormat } from '../lib/multipart-format.js';
+import { resolveOptions } from '../lib/options.js';
+import { Child, cpuSeconds, now, rssBytes, sleep } from './ipc.js';
+import type { Message } from './ipc.js';
+import { formatProfileSummary, summariseProfile } from './profile-summary.js';
+import type { ProfileSummary } from './profile-summary.js';
+import { BenchViewer, HashTable, frameHash, loopbackAddress } from './viewer.js';
+
+/**
+ * `npm run bench [-- --quick] [--n 1000,5000] [--profile] [--no-floor] [--json FILE]`
+ *
+ * The counter (an Express app with `userCounterMiddleware()`, as the demo) and a
+ * floor server (bare `node:http`, one shared frame per viewer) each run alone in a
+ * child process; viewers run in client processes, each from its own loopback
+ * address. See bench/README.md for what each figure means.
+ */
+
+// ---------------------------------------------------------------- options
+
+interface BenchOptions {
+  quick: boolean;
+  sizes: number[];
+  floor: boolean;
+  profile: boolean;
+  profileDir: string;
+  fanoutRounds: number;
+  perWorker: number;
+  backlog: number;
+  settleTimeoutMs: number;
+  json: string | undefined;
+}
+
+function parseOptions(argv: string[]): BenchOptions {
+  const value = (name: string): string | undefined => {
+    const at = argv.indexOf(name);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const sizes = (value('--n') ?? (quick ? '1000' : '1000,5000,10000')).split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--n takes viewer counts, for example --n 1000,5000');
+  return {
+    quick,
+    sizes,
+    floor: !argv.includes('--no-floor'),
+    profile: argv.includes('--profile'),
+    profileDir: path.resolve(value('--profile-dir') ?? path.join(__dirname, 'profiles')),
+    fanoutRounds: Number(value('--fanout-rounds') ?? 3),
+    perWorker: Number(value('--per-worker') ?? 2500),
+    backlog: Number(value('--backlog') ?? 511),
+    settleTimeoutMs: Number(value('--settle-timeout') ?? (quick ? 15_000 : 60_000)),
+    json: value('--json'),
+  };
+}
+
+// ---------------------------------------------------------------- statistics
+
+interface Distribution {
+  mean: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function distribution(values: number[]): Distribution {
+  if (values.length === 0) return { mean: NaN, p50: NaN, p99: NaN, max: NaN };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return { mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length, 2), p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted[sorted.length - 1]) };
+}
+
+function round(value: number, digits = 1): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+const MB = 1024 * 1024;
+
+// ---------------------------------------------------------------- frames
+
+/** The frames the counter should show: the built-in renderer with the default options. */
+const image = resolveOptions().image;
+const renderer = createCanvasRenderer(image);
+const pngs = new Map<number, Buffer>();
+function pngFor(count: number): Buffer {
+  let png = pngs.get(count);
+  if (!png) {
+    png = renderer.renderSync!(count);
+    pngs.set(count, png);
+  }
+  return png;
+}
+const hashFor = (count: number): string => frameHash(pngFor(count));
+
+/** Mirrors lib/frame-broadcaster.ts: 0.1 ms per open stream, at most 1 s. */
+const coalescingWindowMs = (streams: number): number => Math.min(1000, streams * 0.1);
+
+// ---------------------------------------------------------------- the client processes
+
+class Clients {
+  private settled = new Set<number>();
+  private waiters: (() => void)[] = [];
+  private nextAddress = 0;
+
+  private constructor(readonly workers: Child[]) {
+    workers.forEach((worker, index) => {
+      worker.on('settled', () => {
+        this.settled.add(index);
+        if (this.settled.size === workers.length) for (const wake of this.waiters.splice(0)) wake();
+      });
+      worker.on('unsettled', () => this.settled.delete(index));
+    });
+  }
+
+  static async start(count: number): Promise<Clients> {
+    const workers = await Promise.all(Array.from({ length: count }, (_, i) => Child.start('client-worker.ts', `client ${i + 1}`)));
+    return new Clients(workers.map(({ child }) => child));
+  }
+
+  /** A fresh loopback address (127.x.y.z), never used before in this run. */
+  address(): string {
+    return loopbackAddress(this.nextAddress++);
+  }
+
+  /** Open `n` viewers spread over the workers, all at once; every viewer should come to hold `target`. */
+  async open(port: number, n: number, target: string, timeoutMs: number) {
+    this.settled.clear();
+    const first = this.nextAddress;
+    this.nextAddress += n;
+    const share = (i: number) => Math.floor(n / this.workers.length) + (i < n % this.workers.length ? 1 : 0);
+    let offset = first;
+    const replies = await Promise.all(
+      this.workers.map((worker, i) => {
+        const count = share(i);
+        const from = offset;
+        offset += count;
+        return worker.call('open', { port, path: '/online.png', count, first: from, target, timeoutMs }, timeoutMs + 10_000);
+      }),
+    );
+    const errors: Record<string, number> = {};
+    for (const reply of replies) {
+      for (const [error, count] of Object.entries(reply.errors as Record<string, number>)) errors[error] = (errors[error] ?? 0) + count;
+    }
+    return {
+      startAt: Math.min(...replies.map((reply) => reply.startAt as number)),
+      lastConnectAt: Math.max(...replies.map((reply) => reply.lastConnectAt as number)),
+      connected: replies.reduce((sum, reply) => sum + (reply.connected as number), 0),
+      errors,
+    };
+  }
+
+  async target(hash: string): Promise<void> {
+    this.settled.clear();
+    await Promise.all(this.workers.map((worker) => worker.call('target', { hash })));
+  }
+
+  /** Resolves with the time when every worker reported all its viewers holding the target, or undefined on timeout. */
+  waitSettled(timeoutMs: number): Promise<number | undefined> {
+    if (this.settled.size === this.workers.length) return Promise.resolve(now());
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(wake) >>> 0, 1);
+        resolve(undefined);
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(now());
+      };
+      this.waiters.push(wake);
+    });
+  }
+
+  /** For every viewer: since when it has held the frame `hash`, or null. */
+  async heldSince(hash: string): Promise<(number | null)[]> {
+    const replies = await Promise.all(this.workers.map((worker) => worker.call('heldSince', { hash })));
+    return replies.flatMap((reply) => reply.times as (number | null)[]);
+  }
+
+  async stats() {
+    const replies = await Promise.all(this.workers.map((worker) => worker.call('stats')));
+    const column = (name: string) => replies.flatMap((reply) => (reply[name] as (number | null)[]).filter((v): v is number => v !== null));
+    return {
+      frames: distribution(column('frames')),
+      changes: distribution(column('changes')),
+      keepAlives: distribution(column('repeats')),
+      maxChangesPerSecond: distribution(column('maxChangesPerSecond')),
+      bytes: distribution(column('bytes')),
+      firstFrameBytes: distribution(column('firstFrameBytes')),
+      firstFrameDelayMs: distribution(column('firstFrameDelay')),
+      connectDelayMs: distribution(column('connectDelay')),
+      ended: replies.reduce((sum, reply) => sum + (reply.ended as number), 0),
+      framesSeen: new Set(replies.flatMap((reply) => reply.framesSeen as string[])).size,
+    };
+  }
+
+  /** Every viewer leaves at once; resolves with the time the last one was closed. */
+  async leave(): Promise<number> {
+    const replies = await Promise.all(this.workers.map((worker) => worker.call('leave')));
+    return Math.max(...replies.map((reply) => reply.doneAt as number));
+  }
+
+  /** CPU seconds used so far by all the client processes together. */
+  cpuSeconds(): number {
+    return this.workers.reduce((sum, worker) => sum + cpuSeconds(worker.pid), 0);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.stop()));
+  }
+}
+
+// ---------------------------------------------------------------- servers
+
+type Kind = 'server' | 'floor';
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+async function memory(child: Child): Promise<Memory> {
+  const usage = await child.call('usage', { gc: true });
+  // RSS from the kernel, read after the collection.
+  return { rss: rssBytes(child.pid), heapUsed: usage.heapUsed as number, external: usage.external as number };
+}
+
+function perStream(at: Memory, idle: Memory, n: number) {
+  return {
+    rssKB: round((at.rss - idle.rss) / n / 1024, 2),
+    heapKB: round((at.heapUsed - idle.heapUsed) / n / 1024, 2),
+    externalKB: round((at.external - idle.external) / n / 1024, 2),
+    rssMB: round(at.rss / MB),
+    heapMB: round(at.heapUsed / MB),
+  };
+}
+
+/** A GET of /online.json: the count as the server reports it. */
+const jsonAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function readCount(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path: '/online.json', agent: jsonAgent }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve((JSON.parse(body) as { count: number }).count));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 5): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- scenarios
+
+interface StormResult {
+  kind: Kind;
+  n: number;
+  connected: number;
+  errors: Record<string, number>;
+  connectMs: number;
+  /** From the last connect until every viewer holds the frame for N (null: not within the timeout). */
+  settleMs: number | null;
+  holding: number;
+  cpuSeconds: number;
+  /** CPU of the client processes over the same time (they share the machine's cores with the server). */
+  clientCpuSeconds: number;
+  rssIdleMB: number;
+  rssAtSettleMB: number;
+  rssPerStreamAtSettleKB: number;
+  /** Encoder calls in the server process during the storm (null for the floor, which never renders). */
+  renders: number | null;
+  /** `res.write` calls and bytes per viewer in the server process during the storm (heartbeats included). */
+  writesPerViewer: number | null;
+  writtenKBPerViewer: number | null;
+  /** Distinct frames any viewer received. */
+  framesSeen: number;
+  loopDelayMaxMs: number | null;
+  perViewer: Awaited<ReturnType<Clients['stats']>>;
+}
+
+interface Deep {
+  /** `cpuPercent`: CPU of one core used with the streams open and nothing changing (heartbeats, keep-alives). */
+  steady?: { n: number; cpuPercent: number; idleRssMB: number; idleHeapMB: number } & ReturnType<typeof perStream>;
+  fanout?: FanoutResult;
+  leave?: LeaveResult;
+}
+
+interface FanoutResult {
+  streams: number;
+  coalescingWindowMs: number;
+  rounds: {
+    from: number;
+    to: number;
+    heldBy: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    /** From the change until the server's last frame-sized write: the server's own part of the fan-out. */
+    serverWritesDoneMs: number;
+    /** Frame-sized writes per open stream for this change. */
+    writesPerStream: number;
+    joinerFirstFrameShowsCount: boolean;
+  }[];
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  profile?: ProfileSummary;
+}
+
+interface LeaveResult {
+  leavers: number;
+  probes: number;
+  /** Server side: from the last disconnect to the change that brought the count to the probes alone. */
+  countSettledMs: number | null;
+  /** The same as /online.json showed it to a poller (10 ms granularity). */
+  jsonShowedMs: number | null;
+  /** Until every probe viewer held the frame for the probes' count. */
+  probeFrameMs: number | null;
+  /** After the probes also left: until the count was 0. */
+  zeroAfterProbesMs: number | null;
+}
+
+async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchOptions, deep: boolean, log: (line: string) => void) {
+  const { child, ready } = await Child.start(kind === 'server' ? 'server-child.ts' : 'floor-child.ts', kind, {
+    env: { BENCH_BACKLOG: String(options.backlog) },
+  });
+  const port = ready.port as number;
+  try {
+    if (kind === 'floor') await child.call('frame', { png: pngFor(n) });
+    await sleep(500);
+    const idle = await memory(child);
+    const before = kind === 'server' ? await child.call('usage', { resetLoopDelay: true }) : undefined;
+    const profiling = options.profile && kind === 'server' && deep;
+    if (profiling) await child.call('profileStart', { intervalMicros: 250 });
+    const cpuBefore = cpuSeconds(child.pid);
+    const clientCpuBefore = clients.cpuSeconds();
+
+    const target = hashFor(n);
+    const opened = await clients.open(port, n, target, options.settleTimeoutMs);
+    const settledAt = await clients.waitSettled(Math.max(0, opened.startAt + options.settleTimeoutMs - now()));
+    const cpuAfter = cpuSeconds(child.pid);
+    const clientCpuAfter = clients.cpuSeconds();
+    const rssAtSettle = rssBytes(child.pid);
+    let profile: ProfileSummary | undefined;
+    if (profiling) {
+      const { file } = await child.call('profileStop', { dir: options.profileDir, name: `join-storm-${n}` });
+      profile = summariseProfile(file as string);
+    }
+    await sleep(250);
+    const held = await clients.heldSince(target);
+    const times = held.filter((time): time is number => time !== null);
+    const after = kind === 'server' ? await child.call('usage') : undefined;
+    const perViewer = await clients.stats();
+
+    const result: StormResult = {
+      kind,
+      n,
+      connected: opened.connected,
+      errors: opened.errors,
+      connectMs: round(opened.lastConnectAt - opened.startAt),
+      settleMs: settledAt !== undefined && times.length === n ? round(Math.max(...times) - opened.lastConnectAt) : null,
+      holding: times.length,
+      cpuSeconds: round(cpuAfter - cpuBefore, 2),
+      clientCpuSeconds: round(clientCpuAfter - clientCpuBefore, 2),
+      rssIdleMB: round(idle.rss / MB),
+      rssAtSettleMB: round(rssAtSettle / MB),
+      rssPerStreamAtSettleKB: round((rssAtSettle - idle.rss) / n / 1024, 2),
+      renders: before && after ? (after.renders as number) - (before.renders as number) : null,
+      writesPerViewer: before && after ? round(((after.writes as number) - (before.writes as number)) / n, 2) : null,
+      writtenKBPerViewer: before && after ? round(((after.writtenBytes as number) - (before.writtenBytes as number)) / n / 1024, 2) : null,
+      framesSeen: perViewer.framesSeen,
+      loopDelayMaxMs: after ? round(after.loopDelayMaxMs as number) : null,
+      perViewer,
+    };
+    log(stormRow(result));
+
+    const extra: Deep = {};
+    if (deep) {
+      // Quiet: only keep-alives and heartbeats. Their CPU, then memory after a collection.
+      await sleep(1000);
+      const quietFrom = { cpu: cpuSeconds(child.pid), at: now() };
+      await sleep(3000);
+      const cpuPercent = round((100 * (cpuSeconds(child.pid) - quietFrom.cpu) * 1000) / (now() - quietFrom.at));
+      const steady = await memory(child);
+      extra.steady = { n, cpuPercent, idleRssMB: round(idle.rss / MB), idleHeapMB: round(idle.heapUsed / MB), ...perStream(steady, idle, n) };
+      log(`  steady state, ${kind}: ${n} streams, RSS ${extra.steady.rssKB} KB/stream, heap ${extra.steady.heapKB} KB/stream (idle RSS ${extra.steady.idleRssMB} MB), CPU ${cpuPercent} % of a core`);
+      if (kind === 'server') {
+        const probes: BenchViewer[] = [];
+        try {
+          extra.fanout = await fanout(child, port, n, clients, probes, options);
+          log(fanoutRow(extra.fanout));
+          extra.leave = await leaveStorm(child, port, n, clients, probes);
+          log(leaveRow(extra.leave));
+        } finally {
+          for (const probe of probes) probe.close();
+        }
+      }
+    }
+    await clients.leave();
+    return { storm: result, ...extra, profile };
+  } finally {
+    await child.stop();
+  }
+}
+
+/** With `n` streams open, one viewer joins at a time; how long until every open stream holds the new frame. */
+async function fanout(child: Child, port: number, n: number, clients: Clients, probes: BenchViewer[], options: BenchOptions): Promise<FanoutResult> {
+  const hashes = new HashTable();
+  const rounds: FanoutResult['rounds'] = [];
+  const all: number[] = [];
+  if (options.profile) await child.call('profileStart', { intervalMicros: 100 });
+  for (let step = 1; step <= options.fanoutRounds; step++) {
+    // Past the coalescing window, so the change is broadcast at once.
+    await sleep(1500);
+    const count = n + step;
+    const target = hashFor(count);
+    await clients.target(target);
+    const before = await child.call('usage');
+    const probe = new BenchViewer(hashes);
+    probes.push(probe);
+    await new Promise<void>((resolve) => probe.open({ port, path: '/online.png', localAddress: clients.address() }, () => resolve()));
+    const settled = await clients.waitSettled(15_000);
+    await sleep(100);
+    const held = await clients.heldSince(target);
+    const usage = (await child.call('usage')) as Message & { lastChange: { count: number; at: number }; lastFrameWriteAt: number };
+    const { lastChange } = usage;
+    if (lastChange.count !== count) throw new Error(`fan-out: the server's last change was to ${lastChange.count}, expected ${count}`);
+    const latencies = held.filter((time): time is number => time !== null).map((time) => time - lastChange.at);
+    all.push(...latencies);
+    const d = distribution(latencies);
+    rounds.push({
+      from: count - 1,
+      to: count,
+      heldBy: settled === undefined ? latencies.length : n,
+      p50Ms: d.p50,
+      p99Ms: d.p99,
+      maxMs: d.max,
+      serverWritesDoneMs: round(usage.lastFrameWriteAt - lastChange.at),
+      writesPerStream: round(((usage.frameWrites as number) - (before.frameWrites as number)) / n, 2),
+      joinerFirstFrameShowsCount: probe.firstHash === target,
+    });
+  }
+  let profile: ProfileSummary | undefined;
+  if (options.profile) {
+    const { file } = await child.call('profileStop', { dir: options.profileDir, name: `fanout-${n}` });
+    profile = summariseProfile(file as string);
+  }
+  const d = distribution(all);
+  return { streams: n, coalescingWindowMs: coalescingWindowMs(n), rounds, p50Ms: d.p50, p99Ms: d.p99, maxMs: d.max, profile };
+}
+
+/**
+ * Every client viewer leaves at once; the probe viewers from the fan-out stay, so
+ * "count 0 and frame 0" is measured as "count = probes, and the probes' frame shows it".
+ */
+async function leaveStorm(child: Child, port: number, n: number, clients: Clients, probes: BenchViewer[]): Promise<LeaveResult> {
+  const remaining = probes.length;
+  const target = hashFor(remaining);
+  let jsonAt: number | undefined;
+  let polling = true;
+  const poller = (async () => {
+    while (polling && jsonAt === undefined) {
+      try {
+        const count = await readCount(port);
+        if (count === remaining) jsonAt = now();
+      } catch {
+        // The server is busy closing streams; try again.
+      }
+      await sleep(10);
+    }
+  })();
+  const lastDisconnectAt = await clients.leave();
+  const probeHolds = () => probes.every((probe) => probe.currentHash === target);
+  const done = await until(() => jsonAt !== undefined && probeHolds(), 15_000);
+  polling = false;
+  await poller;
+  const { lastChange } = (await child.call('usage')) as Message & { lastChange: { count: number; at: number } };
+  const probeFrameAt = Math.max(...probes.map((probe) => probe.heldSince));
+  const result: LeaveResult = {
+    leavers: n,
+    probes: remaining,
+    countSettledMs: lastChange.count === remaining ? round(lastChange.at - lastDisconnectAt) : null,
+    jsonShowedMs: jsonAt !== undefined ? round(jsonAt - lastDisconnectAt) : null,
+    probeFrameMs: done ? round(probeFrameAt - lastDisconnectAt) : null,
+    zeroAfterProbesMs: null,
+  };
+  const closedAt = now();
+  for (const probe of probes.splice(0)) probe.close();
+  if (await until(async () => (await readCount(port)) === 0, 10_000, 10)) result.zeroAfterProbesMs = round(now() - closedAt);
+  return result;
+}
+
+/** Frame size and render speed of the default image, in this process. */
+async function frameScenario() {
+  const format = new MultipartFormat();
+  const counts = [0, 7, 42, 999, 1000, 10_000, 123_456];
+  const sizes = counts.map((count) => ({ count, pngBytes: pngFor(count).length, wireBytes: format.frame(count, pngFor(count)).wire.length }));
+  const measure = async (render: (count: number) => Buffer | Promise<Buffer>) => {
+    let done = 0;
+    const start = now();
+    while (now() - start < 1500) await render(20_000 + done++);
+    return round((done * 1000) / (now() - start));
+  };
+  await measure((count) => renderer.renderSync!(count)); // warm-up
+  const rendersPerSecondSync = await measure((count) => renderer.renderSync!(count));
+  const rendersPerSecondAsync = await measure((count) => renderer.render(count));
+  return {
+    image: { width: image.width, height: image.height, font: image.font, color: image.color, background: image.background },
+    sizes,
+    maxPngBytes: Math.max(...sizes.map((size) => size.pngBytes)),
+    rendersPerSecondSync,
+    rendersPerSecondAsync,
+  };
+}
+
+// ---------------------------------------------------------------- output
+
+function fmt(value: number | null | undefined, digits = 0): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '—';
+  return value.toFixed(digits);
+}
+
+const STORM_HEADER =
+  '| server | N | connected | connect ms (p50/p99 per viewer) | settle ms | changes/viewer mean (max) | max changes in 1 s | keep-alives mean | KB/viewer mean (max) | writes/viewer | CPU s (clients) | renders | frames seen | RSS at settle MB | loop delay max ms |';
+const STORM_RULE = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
+
+function stormRow(r: StormResult): string {
+  const v = r.perViewer;
+  return `| ${r.kind} | ${r.n} | ${r.connected} | ${fmt(r.connectMs)} (${fmt(v.connectDelayMs.p50)}/${fmt(v.connectDelayMs.p99)}) | ${fmt(r.settleMs)}${r.settleMs === null ? ` (${r.holding} hold N)` : ''} | ${fmt(v.changes.mean, 2)} (${fmt(v.changes.max)}) | ${fmt(v.maxChangesPerSecond.max)} | ${fmt(v.keepAlives.mean, 2)} | ${fmt(v.bytes.mean / 1024, 2)} (${fmt(v.bytes.max / 1024, 2)}) | ${fmt(r.writesPerViewer, 2)} | ${fmt(r.cpuSeconds, 2)} (${fmt(r.clientCpuSeconds, 2)}) | ${fmt(r.renders)} | ${r.framesSeen} | ${fmt(r.rssAtSettleMB)} | ${fmt(r.loopDelayMaxMs)} |`;
+}
+
+function fanoutRow(f: FanoutResult): string {
+  const rounds = f.rounds.map((r) => `${r.from}→${r.to}: p50 ${fmt(r.p50Ms)} / p99 ${fmt(r.p99Ms)} / max ${fmt(r.maxMs)} ms, server done writing at ${fmt(r.serverWritesDoneMs)} ms, ${fmt(r.writesPerStream, 2)} frame writes/stream${r.joinerFirstFrameShowsCount ? '' : ' (joiner first frame not N)'}`);
+  return `  fan-out to ${f.streams} streams (window ${f.coalescingWindowMs} ms): p50 ${fmt(f.p50Ms)} ms, p99 ${fmt(f.p99Ms)} ms, max ${fmt(f.maxMs)} ms  [${rounds.join('; ')}]`;
+}
+
+function leaveRow(l: LeaveResult): string {
+  return `  leave storm, ${l.leavers} leave (${l.probes} probes stay): count settled ${fmt(l.countSettledMs)} ms (server), /online.json ${fmt(l.jsonShowedMs)} ms, probes show ${l.probes} after ${fmt(l.probeFrameMs)} ms; probes leave → 0 in ${fmt(l.zeroAfterProbesMs)} ms`;
+}
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  return {
+    nproc: os.availableParallelism(),
+    cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    memoryGB: round(os.totalmem() / 1024 ** 3),
+    loadAverageAtStart: os.loadavg().map((load) => round(load, 2)),
+    loadAverageAtEnd: [] as number[],
+    platform: `${os.type()} ${os.release()}`,
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  const log = (line: string) => console.log(line);
+  const info = machine();
+  log(`express-user-counter benchmark — ${info.nproc} × ${info.cpu}, Node ${info.node}, load ${info.loadAverageAtStart.join(' ')}`);
+
+  const frame = await frameScenario();
+  log(`frame: default image ${frame.image.width}×${frame.image.height}, PNG ${frame.sizes.map((s) => `${s.count}: ${s.pngBytes} B`).join(', ')}; ${frame.rendersPerSecondSync} renders/s (sync), ${frame.rendersPerSecondAsync} renders/s (async, one at a time)`);
+
+  const maxN = Math.max(...options.sizes);
+  const clients = await Clients.start(Math.max(1, Math.ceil(maxN / options.perWorker)));
+  log(`${clients.workers.length} client process(es); backlog ${options.backlog}\n`);
+  log(STORM_HEADER);
+  log(STORM_RULE);
+  const runs: { n: number; server: Awaited<ReturnType<typeof runStorm>>; floor?: Awaited<ReturnType<typeof runStorm>> }[] = [];
+  try {
+    for (const n of options.sizes) {
+      const deep = n === maxN;
+      const server = await runStorm('server', n, clients, options, deep, log);
+      const floor = options.floor ? await runStorm('floor', n, clients, options, deep, log) : undefined;
+      runs.push({ n, server, floor });
+    }
+  } finally {
+    await clients.stop();
+    jsonAgent.destroy();
+  }
+
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null && b > 0 ? round(a / b, 2) : null);
+  const joinStorms = runs.map(({ n, server, floor }) => ({
+    n,
+    server: server.storm,
+    floor: floor?.storm,
+    ratios: {
+      connect: ratio(server.storm.connectMs, floor?.storm.connectMs),
+      cpu: ratio(server.storm.cpuSeconds, floor?.storm.cpuSeconds),
+      rssAtSettlePerStream: ratio(server.storm.rssPerStreamAtSettleKB, floor?.storm.rssPerStreamAtSettleKB),
+    },
+  }));
+  const deepRun = runs.find((run) => run.n === maxN)!;
+  const steady = {
+    server: deepRun.server.steady,
+    floor: deepRun.floor?.steady,
+    ratios: { rssPerStream: ratio(deepRun.server.steady?.rssKB, deepRun.floor?.steady?.rssKB), heapPerStream: ratio(deepRun.server.steady?.heapKB, deepRun.floor?.steady?.heapKB) },
+  };
+  const results = {
+    machine: info,
+    options: { quick: options.quick, sizes: options.sizes, backlog: options.backlog, clientProcesses: clients.workers.length, fanoutRounds: options.fanoutRounds },
+    joinStorms,
+    steady,
+    fanout: deepRun.server.fanout,
+    leave: deepRun.server.leave,
+    frame,
+    profiles: options.profile ? { joinStorm: deepRun.server.profile, fanout: deepRun.server.fanout?.profile } : undefined,
+    targets: [] as { target: string; measured: string; pass: boolean | null }[],
+    durationSeconds: 0,
+  };
+  results.targets = targets(results, maxN);
+  results.durationSeconds = round((Date.now() - started) / 1000);
+  info.loadAverageAtEnd = os.loadavg().map((load) => round(load, 2));
+
+  log('\n## Ratios to the floor');
+  log('| N | connect | CPU | RSS/stream at settle |');
+  log('|--:|--:|--:|--:|');
+  for (const s of joinStorms) log(`| ${s.n} | ${fmt(s.ratios.connect, 2)}× | ${fmt(s.ratios.cpu, 2)}× | ${fmt(s.ratios.rssAtSettlePerStream, 2)}× |`);
+  log(`\nSteady state at ${maxN}: server RSS ${fmt(steady.server?.rssKB, 2)} KB/stream, heap ${fmt(steady.server?.heapKB, 2)} KB/stream; floor RSS ${fmt(steady.floor?.rssKB, 2)} KB/stream, heap ${fmt(steady.floor?.heapKB, 2)} KB/stream; ratio RSS ${fmt(steady.ratios.rssPerStream, 2)}×; CPU while quiet: server ${fmt(steady.server?.cpuPercent, 1)} %, floor ${fmt(steady.floor?.cpuPercent, 1)} %`);
+  log('\n## Targets (issue 3)');
+  for (const t of results.targets) log(`- ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'} ${t.target}: ${t.measured}`);
+  if (options.profile) {
+    for (const profile of [deepRun.server.profile, deepRun.server.fanout?.profile]) if (profile) log(`\n${formatProfileSummary({ ...profile, bySelf: profile.bySelf.slice(0, 15), byTotal: profile.byTotal.slice(0, 15) })}`);
+  }
+  log(`\n${JSON.stringify(results, null, 2)}`);
+  if (options.json) writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);
+  log(`\ndone in ${results.durationSeconds} s`);
+}
+
+type Results = {
+  joinStorms: { n: number; server: StormResult; floor?: StormResult; ratios: { connect: number | null; cpu: number | null } }[];
+  steady: { ratios: { rssPerStream: number | null } };
+  fanout?: FanoutResult;
+  leave?: LeaveResult;
+  frame: { maxPngBytes: number };
+};
+
+function targets(results: Results, maxN: number) {
+  const list: { target: string; measured: string; pass: boolean | null }[] = [];
+  const add = (target: string, measured: string, pass: boolean | null) => list.push({ target, measured, pass });
+  const big = results.joinStorms.find((s) => s.n === maxN)!;
+  const label = maxN === 10_000 ? '10 000' : `${maxN} (issue: 10 000)`;
+  add(`join storm at ${label}: every viewer shows N within 1 s of the last connect`, `${fmt(big.server.settleMs)} ms`, big.server.settleMs !== null && big.server.settleMs <= 1000);
+  add(
+    `join storm at ${label}: at most about one frame per second beyond the first and keep-alives (≤ 2 changes in any sliding 1 s, for delivery jitter)`,
+    `max ${fmt(big.server.perViewer.maxChangesPerSecond.max)} in 1 s; ${fmt(big.server.perViewer.changes.mean, 2)} changes/viewer mean, ${fmt(big.server.perViewer.changes.max)} max`,
+    big.server.perViewer.maxChangesPerSecond.max <= 2,
+  );
+  add(`join storm at ${label}: server CPU ≤ 3× the floor's`, `${fmt(big.ratios.cpu, 2)}× (${fmt(big.server.cpuSeconds, 2)} s vs ${fmt(big.floor?.cpuSeconds, 2)} s)`, big.ratios.cpu === null ? null : big.ratios.cpu <= 3);
+  add(`join storm at ${label}: connect phase ≤ 2× the floor's`, `${fmt(big.ratios.connect, 2)}× (${fmt(big.server.connectMs)} ms vs ${fmt(big.floor?.connectMs)} ms)`, big.ratios.connect === null ? null : big.ratios.connect <= 2);
+  const small = results.joinStorms.find((s) => s.n === 1000);
+  if (small) add('join storm at 1000: settled within 500 ms of the last connect', `${fmt(small.server.settleMs)} ms`, small.server.settleMs !== null && small.server.settleMs <= 500);
+  const rss = results.steady.ratios.rssPerStream;
+  add(`RSS per stream at ${label} ≤ 1.5× the floor's`, `${fmt(rss, 2)}×`, rss === null ? null : rss <= 1.5);
+  if (results.fanout) {
+    const limit = results.fanout.coalescingWindowMs + 50;
+    add(`fan-out of one change to ${label} streams: p99 ≤ coalescing window + 50 ms (${limit} ms)`, `p99 ${fmt(results.fanout.p99Ms)} ms (p50 ${fmt(results.fanout.p50Ms)}, max ${fmt(results.fanout.maxMs)})`, results.fanout.p99Ms <= limit);
+  }
+  if (results.leave) {
+    const l = results.leave;
+    const worst = Math.max(l.countSettledMs ?? Infinity, l.jsonShowedMs ?? Infinity, l.probeFrameMs ?? Infinity);
+    add(`leave storm of ${label}: count and frame settled within 1 s of the last disconnect`, `count ${fmt(l.countSettledMs)} ms (JSON ${fmt(l.jsonShowedMs)} ms), probe frame ${fmt(l.probeFrameMs)} ms`, worst <= 1000);
+  }
+  add('default frame ≤ 1.2 KB', `${results.frame.maxPngBytes} B (largest of the sampled counts)`, results.frame.maxPngBytes <= 1200);
+  return list;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

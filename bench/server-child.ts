@@ -1,0 +1,101 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import express from 'express';
+import { userCounterMiddleware } from '../lib/index.js';
+import { PalettePngEncoder } from '../lib/png-encoder.js';
+import { notify, now, serve } from './ipc.js';
+import { startProfiling, stopProfiling } from './profiler.js';
+
+/**
+ * The server under test, alone in its process so that its CPU and memory are its
+ * own: an Express app with the counter mounted as the demo mounts it.
+ *
+ * Renders are counted by wrapping the PNG encoder that the built-in renderer calls
+ * once per frame (`encode`, and `encodeSync` for the start-up frame): the middleware
+ * runs unchanged, with its default renderer.
+ */
+
+let renders = 0;
+const encoder = PalettePngEncoder.prototype;
+const { encode, encodeSync } = encoder;
+encoder.encode = function countedEncode(this: PalettePngEncoder, indices: Uint8Array) {
+  renders += 1;
+  return encode.call(this, indices);
+};
+encoder.encodeSync = function countedEncodeSync(this: PalettePngEncoder, indices: Uint8Array) {
+  renders += 1;
+  return encodeSync.call(this, indices);
+};
+
+// Writes to the streams: how many calls and bytes, and when the last frame-sized one
+// happened (heartbeats are 1 byte), to tell the server's part of a fan-out from the clients'.
+let writes = 0;
+let frameWrites = 0;
+let writtenBytes = 0;
+let lastFrameWriteAt = 0;
+const response = http.ServerResponse.prototype;
+const { write } = response;
+response.write = function countedWrite(this: http.ServerResponse, chunk: unknown, ...rest: unknown[]) {
+  const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).length;
+  writes += 1;
+  writtenBytes += size;
+  if (size >= 100) {
+    frameWrites += 1;
+    lastFrameWriteAt = now();
+  }
+  return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+} as typeof write;
+
+const backlog = Number(process.env.BENCH_BACKLOG ?? 511);
+const app = express();
+const router = userCounterMiddleware();
+app.use(router);
+app.get('/', (req, res) => {
+  res.type('html').send(`<img src="/online.png" alt="Users online"> (${req.app.locals.userCount} now)`);
+});
+
+let lastChange = { count: 0, at: 0 };
+router.counter.events.on('change', ({ count }) => {
+  lastChange = { count, at: now() };
+});
+
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+const server = http.createServer(app);
+server.listen({ port: 0, host: '127.0.0.1', backlog }, () => {
+  notify('ready', { port: (server.address() as AddressInfo).port, pid: process.pid });
+});
+
+serve({
+  usage(message) {
+    if (message.gc) (globalThis as { gc?: () => void }).gc?.();
+    const memory = process.memoryUsage();
+    const result = {
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      heapTotal: memory.heapTotal,
+      external: memory.external,
+      arrayBuffers: memory.arrayBuffers,
+      renders,
+      writes,
+      frameWrites,
+      writtenBytes,
+      lastFrameWriteAt,
+      count: router.counter.count,
+      lastChange,
+      loopDelayMaxMs: loopDelay.max / 1e6,
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    };
+    if (message.resetLoopDelay) loopDelay.reset();
+    return result;
+  },
+  async profileStart(message) {
+    await startProfiling(Number(message.intervalMicros ?? 500));
+    return {};
+  },
+  async profileStop(message) {
+    return { file: await stopProfiling(String(message.dir), String(message.name)) };
+  },
+});
