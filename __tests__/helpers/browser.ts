@@ -157,8 +157,8 @@ export class ViewerPage {
   }
 
   /** Sample every `intervalMs` (or back to back when a screenshot takes longer) until stopped. */
-  startSampling(intervalMs = 50): Sampler {
-    const sampler = new Sampler(this, intervalMs);
+  startSampling(intervalMs = 50, options: SamplerOptions = {}): Sampler {
+    const sampler = new Sampler(this, intervalMs, options);
     this.samplers.add(sampler);
     return sampler;
   }
@@ -182,16 +182,30 @@ export class ViewerPage {
   }
 }
 
-/** Samples one page's `<img>` in the background, keeping every sample. */
+export interface SamplerOptions {
+  /** Keep only this many of the latest samples (a long run); default: all. */
+  keepLast?: number;
+  /** Called with each sample as it is taken. */
+  onSample?: (sample: Sample) => void;
+}
+
+/** Samples one page's `<img>` in the background, keeping the samples. */
 export class Sampler {
+  /** The samples kept, oldest first. */
   readonly samples: Sample[] = [];
+  /** The latest sampling errors (at most 100). */
   readonly errors: Error[] = [];
+  /** How many samples failed in all (a screenshot during a navigation, a closed page). */
+  failed = 0;
+  /** How many samples were taken in all (some may no longer be kept). */
+  taken = 0;
   private stopped = false;
   private readonly loop: Promise<void>;
 
   constructor(
     private readonly viewer: ViewerPage,
     private readonly intervalMs: number,
+    private readonly options: SamplerOptions = {},
   ) {
     this.loop = this.run();
   }
@@ -204,8 +218,9 @@ export class Sampler {
     const deadline = since + timeoutMs;
     let seen = 0;
     for (;;) {
-      for (; seen < this.samples.length; seen++) {
-        const sample = this.samples[seen];
+      const dropped = this.taken - this.samples.length;
+      for (seen = Math.max(seen, dropped); seen < this.taken; seen++) {
+        const sample = this.samples[seen - dropped];
         if (sample.t > since && check(sample)) return sample;
       }
       if (Date.now() > deadline) {
@@ -227,14 +242,25 @@ export class Sampler {
     await this.loop;
   }
 
+  private keep(sample: Sample): void {
+    this.samples.push(sample);
+    this.taken += 1;
+    if (this.samples.length > (this.options.keepLast ?? Infinity)) this.samples.shift();
+    this.options.onSample?.(sample);
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
       const started = Date.now();
       try {
         const sample = await this.viewer.sample();
-        if (!this.stopped) this.samples.push(sample);
+        if (!this.stopped) this.keep(sample);
       } catch (error) {
-        if (!this.stopped) this.errors.push(error as Error);
+        if (!this.stopped) {
+          this.failed += 1;
+          this.errors.push(error as Error);
+          if (this.errors.length > 100) this.errors.shift();
+        }
       }
       const wait = started + this.intervalMs - Date.now();
       if (wait > 0 && !this.stopped) await sleep(wait);
@@ -385,10 +411,16 @@ export interface WatchedPage {
 export async function openAndWatch(
   browser: Browser,
   url: string,
-  { count = 1, timeoutMs = 2000, intervalMs = 50, beforeNavigation }: { count?: number; timeoutMs?: number; intervalMs?: number; beforeNavigation?: (page: Page) => Promise<void> } = {},
+  {
+    count = 1,
+    timeoutMs = 2000,
+    intervalMs = 50,
+    beforeNavigation,
+    sampling,
+  }: { count?: number; timeoutMs?: number; intervalMs?: number; beforeNavigation?: (page: Page) => Promise<void>; sampling?: SamplerOptions } = {},
 ): Promise<WatchedPage> {
   const viewer = await ViewerPage.open(browser, url, beforeNavigation);
-  const sampler = viewer.startSampling(intervalMs);
+  const sampler = viewer.startSampling(intervalMs, sampling);
   const since = viewer.navigatedAt;
   const first = await sampler.waitFor(showsText, 'a loaded image with its words drawn', { since, timeoutMs });
   const settled = await sampler.waitFor((sample) => screenShows(sample, count), `the frame for ${count}`, { since, timeoutMs: timeoutMs + (first.t - since) });
