@@ -11,6 +11,11 @@ import { notify, serve } from './ipc.js';
  * rendering, no timers: what is left is the cost of the connections themselves.
  */
 
+// tsx turns on source-mapped stack traces; a server runs compiled JavaScript without
+// them, and an aborted connection builds an Error whose stack would cost a source-map
+// lookup here (the profiler still maps positions: the maps stay loaded).
+process.setSourceMapsEnabled(false);
+
 const backlog = Number(process.env.BENCH_BACKLOG ?? 511);
 const boundary = randomBytes(16).toString('hex');
 const headers = {

@@ -6,7 +6,7 @@ import type { CpuProfile } from './profiler.js';
  * The top functions of a `.cpuprofile` by self time (time in the function's own
  * code) and by total time (with everything it called), merged over every call site.
  *
- *   npx tsx bench/profile-summary.ts file.cpuprofile [--top 25]
+ *   npx tsx bench/profile-summary.ts FILE.cpuprofile [MORE.cpuprofile...] [--top 25]
  */
 
 export interface ProfileEntry {
@@ -19,59 +19,62 @@ export interface ProfileEntry {
 }
 
 export interface ProfileSummary {
-  file: string;
+  files: string[];
   durationMs: number;
-  /** Sampled time not spent idle. */
+  /** Sampled time not spent idle: non-idle samples × the sampling interval. */
   busyMs: number;
+  /** The process's CPU time over the profiled windows, from /proc, when the caller measured it. */
+  processCpuMs?: number;
   bySelf: ProfileEntry[];
   byTotal: ProfileEntry[];
 }
 
 const ROOT = path.resolve(__dirname, '..');
 
-export function summariseProfile(file: string, top = 25): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const parent = new Map<number, number>();
-  const keyOf = new Map<number, string>();
+/** Summarise one profile, or several as one (their times added). */
+export function summariseProfile(files: string | string[], top = 25): ProfileSummary {
   const where = new Map<string, { function: string; location: string }>();
-  for (const node of profile.nodes) {
-    for (const child of node.children ?? []) parent.set(child, node.id);
-    const { functionName, url, lineNumber } = node.callFrame;
-    const name = functionName || (url ? '(anonymous)' : '(native)');
-    const location = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
-    const key = `${name} ${location}`;
-    keyOf.set(node.id, key);
-    where.set(key, { function: name, location });
-  }
-
-  // Sample i lasts until the next sample; the last one is given the mean interval.
-  const { samples, timeDeltas } = profile;
-  const durationMs = (profile.endTime - profile.startTime) / 1000;
-  const meanMs = samples.length > 0 ? durationMs / samples.length : 0;
   const self = new Map<string, number>();
   const total = new Map<string, number>();
-  const stacks = new Map<number, Set<string>>();
-  let idleMs = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const ms = i + 1 < samples.length ? timeDeltas[i + 1] / 1000 : meanMs;
-    const key = keyOf.get(samples[i])!;
-    if (key.startsWith('(idle)')) {
-      idleMs += ms;
-      continue;
+  let durationMs = 0;
+  for (const file of [files].flat()) {
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    const parent = new Map<number, number>();
+    const keyOf = new Map<number, string>();
+    for (const node of profile.nodes) {
+      for (const child of node.children ?? []) parent.set(child, node.id);
+      const { functionName, url, lineNumber } = node.callFrame;
+      const name = functionName || (url ? '(anonymous)' : '(native)');
+      const location = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
+      const key = `${name} ${location}`;
+      keyOf.set(node.id, key);
+      where.set(key, { function: name, location });
     }
-    self.set(key, (self.get(key) ?? 0) + ms);
-    let stack = stacks.get(samples[i]);
-    if (!stack) {
-      stack = new Set();
-      for (let id: number | undefined = samples[i]; id !== undefined; id = parent.get(id)) stack.add(keyOf.get(id)!);
-      stacks.set(samples[i], stack);
+
+    // Every sample counts as one sampling interval (the median gap between samples).
+    // Not "until the next sample": the sampler skips time the thread spends waiting in
+    // the event loop, and that gap would be charged to whatever ran last before it.
+    const { samples, timeDeltas } = profile;
+    durationMs += (profile.endTime - profile.startTime) / 1000;
+    const ms = median(timeDeltas) / 1000;
+    const stacks = new Map<number, Set<string>>();
+    for (let i = 0; i < samples.length; i++) {
+      const key = keyOf.get(samples[i])!;
+      if (key.startsWith('(idle)')) continue;
+      self.set(key, (self.get(key) ?? 0) + ms);
+      let stack = stacks.get(samples[i]);
+      if (!stack) {
+        stack = new Set();
+        for (let id: number | undefined = samples[i]; id !== undefined; id = parent.get(id)) stack.add(keyOf.get(id)!);
+        stacks.set(samples[i], stack);
+      }
+      for (const frame of stack) total.set(frame, (total.get(frame) ?? 0) + ms);
     }
-    for (const frame of stack) total.set(frame, (total.get(frame) ?? 0) + ms);
   }
-  const busyMs = durationMs - idleMs;
+  const busyMs = [...self.values()].reduce((sum, value) => sum + value, 0);
   const entries = (times: Map<string, number>) =>
     [...times.entries()]
-      .filter(([key]) => !key.startsWith('(root)') && !key.startsWith('(program)'))
+      .filter(([key]) => !key.startsWith('(root)'))
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([key]) => {
@@ -85,12 +88,12 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
           totalPercent: round((100 * totalMs) / busyMs),
         };
       });
-  return { file, durationMs: round(durationMs), busyMs: round(busyMs), bySelf: entries(self), byTotal: entries(total) };
+  return { files: [files].flat(), durationMs: round(durationMs), busyMs: round(busyMs), bySelf: entries(self), byTotal: entries(total) };
 }
 
 export function formatProfileSummary(summary: ProfileSummary): string {
   const lines = [
-    `${path.relative(process.cwd(), summary.file)}: ${summary.durationMs} ms profiled, ${summary.busyMs} ms busy (percentages of busy time)`,
+    `${summary.files.map((file) => path.relative(process.cwd(), file)).join(' + ')}: ${summary.durationMs} ms profiled, ${summary.busyMs} ms sampled busy${summary.processCpuMs === undefined ? '' : `, ${summary.processCpuMs} ms CPU by /proc`} (percentages of busy time)`,
     '',
     '| self ms | self % | total % | function | location |',
     '|--:|--:|--:|---|---|',
@@ -113,6 +116,11 @@ function shortUrl(url: string): string {
   return relative.startsWith('node_modules/') || !relative.startsWith('..') ? relative : file;
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length > 0 ? sorted[Math.floor(sorted.length / 2)] : 0;
+}
+
 function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
@@ -122,8 +130,9 @@ if (require.main === module) {
   const topAt = args.indexOf('--top');
   const top = topAt >= 0 ? Number(args.splice(topAt, 2)[1]) : 25;
   if (args.length === 0) {
-    console.error('usage: tsx bench/profile-summary.ts FILE.cpuprofile... [--top N]');
+    console.error('usage: tsx bench/profile-summary.ts FILE.cpuprofile [MORE.cpuprofile...] [--top N]');
     process.exit(2);
   }
-  for (const file of args) console.log(`${formatProfileSummary(summariseProfile(file, top))}\n`);
+  // Several files are summarised as one (for example the rounds of a fan-out).
+  console.log(formatProfileSummary(summariseProfile(args, top)));
 }

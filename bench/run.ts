@@ -296,6 +296,7 @@ interface Deep {
   steady?: { n: number; cpuPercent: number; idleRssMB: number; idleHeapMB: number } & ReturnType<typeof perStream>;
   fanout?: FanoutResult;
   leave?: LeaveResult;
+  floorLeave?: Awaited<ReturnType<typeof floorLeave>>;
 }
 
 interface FanoutResult {
@@ -331,6 +332,22 @@ interface LeaveResult {
   probeFrameMs: number | null;
   /** After the probes also left: until the count was 0. */
   zeroAfterProbesMs: number | null;
+  /** Server CPU from the leave until the count and the probes' frame had settled. */
+  cpuSeconds: number;
+  profile?: ProfileSummary;
+}
+
+/** The floor's leave storm: until its last connection has closed. */
+async function floorLeave(child: Child, n: number, clients: Clients) {
+  const cpuBefore = cpuSeconds(child.pid);
+  const lastDisconnectAt = await clients.leave();
+  let closedAt: number | undefined;
+  await until(async () => {
+    const { count } = await child.call('usage');
+    if (count === 0) closedAt = now();
+    return count === 0;
+  }, 15_000);
+  return { leavers: n, closedMs: closedAt === undefined ? null : round(closedAt - lastDisconnectAt), cpuSeconds: round(cpuSeconds(child.pid) - cpuBefore, 2) };
 }
 
 async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchOptions, deep: boolean, log: (line: string) => void) {
@@ -357,7 +374,7 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
     let profile: ProfileSummary | undefined;
     if (profiling) {
       const { file } = await child.call('profileStop', { dir: options.profileDir, name: `join-storm-${n}` });
-      profile = summariseProfile(file as string);
+      profile = { ...summariseProfile(file as string), processCpuMs: round((cpuAfter - cpuBefore) * 1000) };
     }
     await sleep(250);
     const held = await clients.heldSince(target);
@@ -402,11 +419,14 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
         try {
           extra.fanout = await fanout(child, port, n, clients, probes, options);
           log(fanoutRow(extra.fanout));
-          extra.leave = await leaveStorm(child, port, n, clients, probes);
+          extra.leave = await leaveStorm(child, port, n, clients, probes, options);
           log(leaveRow(extra.leave));
         } finally {
           for (const probe of probes) probe.close();
         }
+      } else {
+        extra.floorLeave = await floorLeave(child, n, clients);
+        log(`  leave storm, floor: ${n} leave; all closed after ${fmt(extra.floorLeave.closedMs)} ms (polled over IPC), CPU ${fmt(extra.floorLeave.cpuSeconds, 2)} s`);
       }
     }
     await clients.leave();
@@ -421,7 +441,8 @@ async function fanout(child: Child, port: number, n: number, clients: Clients, p
   const hashes = new HashTable();
   const rounds: FanoutResult['rounds'] = [];
   const all: number[] = [];
-  if (options.profile) await child.call('profileStart', { intervalMicros: 100 });
+  const profiles: string[] = [];
+  let profiledCpu = 0;
   for (let step = 1; step <= options.fanoutRounds; step++) {
     // Past the coalescing window, so the change is broadcast at once.
     await sleep(1500);
@@ -429,10 +450,15 @@ async function fanout(child: Child, port: number, n: number, clients: Clients, p
     const target = hashFor(count);
     await clients.target(target);
     const before = await child.call('usage');
+    // Each round is profiled from just before the join until every stream holds the new frame.
+    if (options.profile) await child.call('profileStart', { intervalMicros: 100 });
+    const cpuBefore = cpuSeconds(child.pid);
     const probe = new BenchViewer(hashes);
     probes.push(probe);
     await new Promise<void>((resolve) => probe.open({ port, path: '/online.png', localAddress: clients.address() }, () => resolve()));
     const settled = await clients.waitSettled(15_000);
+    profiledCpu += cpuSeconds(child.pid) - cpuBefore;
+    if (options.profile) profiles.push((await child.call('profileStop', { dir: options.profileDir, name: `fanout-${n}-round-${step}` })).file as string);
     await sleep(100);
     const held = await clients.heldSince(target);
     const usage = (await child.call('usage')) as Message & { lastChange: { count: number; at: number }; lastFrameWriteAt: number };
@@ -453,11 +479,7 @@ async function fanout(child: Child, port: number, n: number, clients: Clients, p
       joinerFirstFrameShowsCount: probe.firstHash === target,
     });
   }
-  let profile: ProfileSummary | undefined;
-  if (options.profile) {
-    const { file } = await child.call('profileStop', { dir: options.profileDir, name: `fanout-${n}` });
-    profile = summariseProfile(file as string);
-  }
+  const profile = profiles.length > 0 ? { ...summariseProfile(profiles), processCpuMs: round(profiledCpu * 1000) } : undefined;
   const d = distribution(all);
   return { streams: n, coalescingWindowMs: coalescingWindowMs(n), rounds, p50Ms: d.p50, p99Ms: d.p99, maxMs: d.max, profile };
 }
@@ -466,7 +488,7 @@ async function fanout(child: Child, port: number, n: number, clients: Clients, p
  * Every client viewer leaves at once; the probe viewers from the fan-out stay, so
  * "count 0 and frame 0" is measured as "count = probes, and the probes' frame shows it".
  */
-async function leaveStorm(child: Child, port: number, n: number, clients: Clients, probes: BenchViewer[]): Promise<LeaveResult> {
+async function leaveStorm(child: Child, port: number, n: number, clients: Clients, probes: BenchViewer[], options: BenchOptions): Promise<LeaveResult> {
   const remaining = probes.length;
   const target = hashFor(remaining);
   let jsonAt: number | undefined;
@@ -482,11 +504,17 @@ async function leaveStorm(child: Child, port: number, n: number, clients: Client
       await sleep(10);
     }
   })();
+  if (options.profile) await child.call('profileStart', { intervalMicros: 250 });
+  const cpuBefore = cpuSeconds(child.pid);
   const lastDisconnectAt = await clients.leave();
   const probeHolds = () => probes.every((probe) => probe.currentHash === target);
   const done = await until(() => jsonAt !== undefined && probeHolds(), 15_000);
+  const cpu = cpuSeconds(child.pid) - cpuBefore;
   polling = false;
   await poller;
+  const profile = options.profile
+    ? { ...summariseProfile((await child.call('profileStop', { dir: options.profileDir, name: `leave-storm-${n}` })).file as string), processCpuMs: round(cpu * 1000) }
+    : undefined;
   const { lastChange } = (await child.call('usage')) as Message & { lastChange: { count: number; at: number } };
   const probeFrameAt = Math.max(...probes.map((probe) => probe.heldSince));
   const result: LeaveResult = {
@@ -496,6 +524,8 @@ async function leaveStorm(child: Child, port: number, n: number, clients: Client
     jsonShowedMs: jsonAt !== undefined ? round(jsonAt - lastDisconnectAt) : null,
     probeFrameMs: done ? round(probeFrameAt - lastDisconnectAt) : null,
     zeroAfterProbesMs: null,
+    cpuSeconds: round(cpu, 2),
+    profile,
   };
   const closedAt = now();
   for (const probe of probes.splice(0)) probe.close();
@@ -548,7 +578,7 @@ function fanoutRow(f: FanoutResult): string {
 }
 
 function leaveRow(l: LeaveResult): string {
-  return `  leave storm, ${l.leavers} leave (${l.probes} probes stay): count settled ${fmt(l.countSettledMs)} ms (server), /online.json ${fmt(l.jsonShowedMs)} ms, probes show ${l.probes} after ${fmt(l.probeFrameMs)} ms; probes leave → 0 in ${fmt(l.zeroAfterProbesMs)} ms`;
+  return `  leave storm, ${l.leavers} leave (${l.probes} probes stay): count settled ${fmt(l.countSettledMs)} ms (server), /online.json ${fmt(l.jsonShowedMs)} ms, probes show ${l.probes} after ${fmt(l.probeFrameMs)} ms, CPU ${fmt(l.cpuSeconds, 2)} s; probes leave → 0 in ${fmt(l.zeroAfterProbesMs)} ms`;
 }
 
 function machine() {
@@ -618,8 +648,9 @@ async function main(): Promise<void> {
     steady,
     fanout: deepRun.server.fanout,
     leave: deepRun.server.leave,
+    floorLeave: deepRun.floor?.floorLeave,
     frame,
-    profiles: options.profile ? { joinStorm: deepRun.server.profile, fanout: deepRun.server.fanout?.profile } : undefined,
+    profiles: options.profile ? { joinStorm: deepRun.server.profile, fanout: deepRun.server.fanout?.profile, leaveStorm: deepRun.server.leave?.profile } : undefined,
     targets: [] as { target: string; measured: string; pass: boolean | null }[],
     durationSeconds: 0,
   };
@@ -635,7 +666,7 @@ async function main(): Promise<void> {
   log('\n## Targets (issue 3)');
   for (const t of results.targets) log(`- ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'} ${t.target}: ${t.measured}`);
   if (options.profile) {
-    for (const profile of [deepRun.server.profile, deepRun.server.fanout?.profile]) if (profile) log(`\n${formatProfileSummary({ ...profile, bySelf: profile.bySelf.slice(0, 15), byTotal: profile.byTotal.slice(0, 15) })}`);
+    for (const profile of [deepRun.server.profile, deepRun.server.fanout?.profile, deepRun.server.leave?.profile]) if (profile) log(`\n${formatProfileSummary({ ...profile, bySelf: profile.bySelf.slice(0, 15), byTotal: profile.byTotal.slice(0, 15) })}`);
   }
   log(`\n${JSON.stringify(results, null, 2)}`);
   if (options.json) writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);
@@ -654,27 +685,30 @@ function targets(results: Results, maxN: number) {
   const list: { target: string; measured: string; pass: boolean | null }[] = [];
   const add = (target: string, measured: string, pass: boolean | null) => list.push({ target, measured, pass });
   const big = results.joinStorms.find((s) => s.n === maxN)!;
-  const label = maxN === 10_000 ? '10 000' : `${maxN} (issue: 10 000)`;
-  add(`join storm at ${label}: every viewer shows N within 1 s of the last connect`, `${fmt(big.server.settleMs)} ms`, big.server.settleMs !== null && big.server.settleMs <= 1000);
+  // The targets for 10 000 streams are judged only when 10 000 was measured.
+  const full = maxN === 10_000;
+  const label = full ? '10 000' : `${maxN} (n/a: the target is for 10 000)`;
+  const judge = (pass: boolean | null) => (full ? pass : null);
+  add(`join storm at ${label}: every viewer shows N within 1 s of the last connect`, `${fmt(big.server.settleMs)} ms`, judge(big.server.settleMs !== null && big.server.settleMs <= 1000));
   add(
     `join storm at ${label}: at most about one frame per second beyond the first and keep-alives (≤ 2 changes in any sliding 1 s, for delivery jitter)`,
     `max ${fmt(big.server.perViewer.maxChangesPerSecond.max)} in 1 s; ${fmt(big.server.perViewer.changes.mean, 2)} changes/viewer mean, ${fmt(big.server.perViewer.changes.max)} max`,
-    big.server.perViewer.maxChangesPerSecond.max <= 2,
+    judge(big.server.perViewer.maxChangesPerSecond.max <= 2),
   );
-  add(`join storm at ${label}: server CPU ≤ 3× the floor's`, `${fmt(big.ratios.cpu, 2)}× (${fmt(big.server.cpuSeconds, 2)} s vs ${fmt(big.floor?.cpuSeconds, 2)} s)`, big.ratios.cpu === null ? null : big.ratios.cpu <= 3);
-  add(`join storm at ${label}: connect phase ≤ 2× the floor's`, `${fmt(big.ratios.connect, 2)}× (${fmt(big.server.connectMs)} ms vs ${fmt(big.floor?.connectMs)} ms)`, big.ratios.connect === null ? null : big.ratios.connect <= 2);
+  add(`join storm at ${label}: server CPU ≤ 3× the floor's`, `${fmt(big.ratios.cpu, 2)}× (${fmt(big.server.cpuSeconds, 2)} s vs ${fmt(big.floor?.cpuSeconds, 2)} s)`, big.ratios.cpu === null ? null : judge(big.ratios.cpu <= 3));
+  add(`join storm at ${label}: connect phase ≤ 2× the floor's`, `${fmt(big.ratios.connect, 2)}× (${fmt(big.server.connectMs)} ms vs ${fmt(big.floor?.connectMs)} ms)`, big.ratios.connect === null ? null : judge(big.ratios.connect <= 2));
   const small = results.joinStorms.find((s) => s.n === 1000);
   if (small) add('join storm at 1000: settled within 500 ms of the last connect', `${fmt(small.server.settleMs)} ms`, small.server.settleMs !== null && small.server.settleMs <= 500);
   const rss = results.steady.ratios.rssPerStream;
-  add(`RSS per stream at ${label} ≤ 1.5× the floor's`, `${fmt(rss, 2)}×`, rss === null ? null : rss <= 1.5);
+  add(`RSS per stream at ${label} ≤ 1.5× the floor's`, `${fmt(rss, 2)}×`, rss === null ? null : judge(rss <= 1.5));
   if (results.fanout) {
     const limit = results.fanout.coalescingWindowMs + 50;
-    add(`fan-out of one change to ${label} streams: p99 ≤ coalescing window + 50 ms (${limit} ms)`, `p99 ${fmt(results.fanout.p99Ms)} ms (p50 ${fmt(results.fanout.p50Ms)}, max ${fmt(results.fanout.maxMs)})`, results.fanout.p99Ms <= limit);
+    add(`fan-out of one change to ${label} streams: p99 ≤ coalescing window + 50 ms (${limit} ms)`, `p99 ${fmt(results.fanout.p99Ms)} ms (p50 ${fmt(results.fanout.p50Ms)}, max ${fmt(results.fanout.maxMs)})`, judge(results.fanout.p99Ms <= limit));
   }
   if (results.leave) {
     const l = results.leave;
     const worst = Math.max(l.countSettledMs ?? Infinity, l.jsonShowedMs ?? Infinity, l.probeFrameMs ?? Infinity);
-    add(`leave storm of ${label}: count and frame settled within 1 s of the last disconnect`, `count ${fmt(l.countSettledMs)} ms (JSON ${fmt(l.jsonShowedMs)} ms), probe frame ${fmt(l.probeFrameMs)} ms`, worst <= 1000);
+    add(`leave storm of ${label}: count and frame settled within 1 s of the last disconnect`, `count ${fmt(l.countSettledMs)} ms (JSON ${fmt(l.jsonShowedMs)} ms), probe frame ${fmt(l.probeFrameMs)} ms`, judge(worst <= 1000));
   }
   add('default frame ≤ 1.2 KB', `${results.frame.maxPngBytes} B (largest of the sampled counts)`, results.frame.maxPngBytes <= 1200);
   return list;

@@ -16,6 +16,11 @@ import { startProfiling, stopProfiling } from './profiler.js';
  * runs unchanged, with its default renderer.
  */
 
+// tsx turns on source-mapped stack traces; a server runs compiled JavaScript without
+// them, and an aborted connection builds an Error whose stack would cost a source-map
+// lookup here (the profiler still maps positions: the maps stay loaded).
+process.setSourceMapsEnabled(false);
+
 let renders = 0;
 const encoder = PalettePngEncoder.prototype;
 const { encode, encodeSync } = encoder;
