@@ -7,6 +7,7 @@ import {
   launchChromium,
   leaveAndWait,
   openAndWatch,
+  recordImageData,
   servePage,
   sleep,
   summarize,
@@ -19,7 +20,9 @@ import {
  * (a) navigation -> the first frame visible; (b) a second viewer's navigation -> the
  * first page shows 2; (c) the second viewer's window closes -> the first page shows 1.
  * For (b) and (c) also the part after the server saw the join or leave (its `connect`
- * and `disconnect` events), which is the middleware plus the browser's paint.
+ * and `disconnect` events), split into the middleware's part (until the new frame's
+ * bytes reached the first page, CDP `Network.dataReceived`) and the browser's (until
+ * the screen showed it).
  *
  * Each figure is when a screenshot showing the new frame came back: an upper bound,
  * late by up to one sampling period (printed).
@@ -57,12 +60,27 @@ async function main(): Promise<void> {
   const joinAfterServer: number[] = [];
   const leave: number[] = [];
   const leaveAfterServer: number[] = [];
+  const toBytes: number[] = [];
+  const bytesToScreen: number[] = [];
   const samplePeriods: number[] = [];
   try {
     // Round 0 warms up the browser and the server; it is not counted.
     for (let round = 0; round <= rounds; round++) {
       const counted = round > 0;
-      const watched = await openAndWatch(browser, url, { intervalMs: 0 });
+      let chunks: { t: number; bytes: number }[] = [];
+      const watched = await openAndWatch(browser, url, {
+        intervalMs: 0,
+        beforeNavigation: async (page) => {
+          chunks = await recordImageData(page);
+        },
+      });
+      // The new frame's bytes: the first chunk of frame size after the server saw the change.
+      const split = (serverAt: number, shownAt: number): void => {
+        const frame = chunks.find((chunk) => chunk.t >= serverAt && chunk.bytes > 200);
+        if (!frame) return;
+        toBytes.push(frame.t - serverAt);
+        bytesToScreen.push(shownAt - frame.t);
+      };
       if (counted) firstFrame.push(watched.visibleMs);
       for (let i = 0; i < joinsPerRound; i++) {
         await sleep(300);
@@ -70,12 +88,14 @@ async function main(): Promise<void> {
         if (counted) {
           join.push(joined.ms);
           joinAfterServer.push(joined.sample.t - connectAt);
+          split(connectAt, joined.sample.t);
         }
         await sleep(300);
         const left = await leaveAndWait(viewer, watched.sampler, 1);
         if (counted) {
           leave.push(left.ms);
           leaveAfterServer.push(left.sample.t - disconnectAt);
+          split(disconnectAt, left.sample.t);
         }
       }
       const times = watched.sampler.samples.map((sample) => sample.t);
@@ -96,6 +116,8 @@ async function main(): Promise<void> {
     ['joinAfterServer', '    server saw the join -> 2 on screen', joinAfterServer],
     ['leave', '(c) second viewer closes -> first page shows 1', leave],
     ['leaveAfterServer', '    server saw the leave -> 1 on screen', leaveAfterServer],
+    ['serverToBytes', '(b, c) server saw it -> frame bytes at the page', toBytes],
+    ['bytesToScreen', '(b, c) frame bytes at the page -> on screen', bytesToScreen],
   ];
   const results = Object.fromEntries(rows.map(([key, , ms]) => [key, summarize(ms)]));
   const period = summarize(samplePeriods);
