@@ -8,13 +8,17 @@ import { hotlinkRejection } from './hotlink-policy.js';
 import { MultipartFormat } from './multipart-format.js';
 import { MultipartWriter } from './multipart-writer.js';
 import { resolveOptions } from './options.js';
-import type { Options, UserCounter, UserCounterEvents } from './types.js';
+import type { CountStore, Options, UserCounter, UserCounterEvents } from './types.js';
 
 /** The router `userCounterMiddleware` returns, with the counter's handle. */
 export type UserCounterRouter = Router & { readonly counter: UserCounter };
 
 /** Until per-page counting exists, every stream is in this room. */
 const ROOM = '';
+/** How many open counters use each store. */
+const storeUsers = new WeakMap<CountStore, number>();
+/** The slowest the shared tick runs. */
+const MAX_TICK_MS = 1000;
 /** What a refused viewer is told to wait before trying again. */
 const RETRY_AFTER_SECONDS = 10;
 /** How long `close()` waits for a viewer to take the close-delimiter before cutting it off. */
@@ -37,18 +41,22 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   };
 
   const format = new MultipartFormat();
+  // One shared tick, as fast as the fastest periodic duty; at least once a second for stall
+  // checks and maxStreamMs.
+  const tickMs = Math.max(10, Math.min(MAX_TICK_MS, ...[config.heartbeatMs, config.keepAliveMs].filter((ms) => ms > 0)));
   const renderer = config.render ? createCustomRenderer(config.render) : createCanvasRenderer(config.image, config.canvas);
   const broadcaster = new FrameBroadcaster({
     readCount: () => store.count(ROOM),
     renderer,
     format,
-    tickMs: config.heartbeatMs || 250,
+    tickMs,
     report,
   });
   const writerSettings = {
     format,
     keepAliveMs: config.keepAliveMs,
-    heartbeat: config.heartbeatMs > 0,
+    heartbeatMs: config.heartbeatMs,
+    tickMs,
     stallTimeoutMs: config.stallTimeoutMs,
     maxStreamMs: config.maxStreamMs,
   };
@@ -72,6 +80,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       events.emit('change', { count: total });
     }
   };
+  storeUsers.set(store, (storeUsers.get(store) ?? 0) + 1);
   store.events.on('change', onStoreChange);
   store.events.on('error', report);
   Promise.resolve()
@@ -95,6 +104,12 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     if (req.method === 'HEAD') {
       res.writeHead(200, streamHeaders);
       res.end();
+      return;
+    }
+    // A request pipelined behind another on one connection has no socket until the
+    // responses before it are done: it streams, and counts, only from then.
+    if (!res.socket) {
+      res.once('socket', () => openStream(req, res));
       return;
     }
     // The viewer may have gone before we got here; then there is nothing to count.
@@ -152,7 +167,10 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
         broadcaster.close();
         await Promise.all([...writers].map((writer) => endStream(writer)));
         store.events.off('change', onStoreChange);
-        await store.close?.();
+        // A store shared by several counters is closed by the last of them.
+        const users = (storeUsers.get(store) ?? 1) - 1;
+        storeUsers.set(store, users);
+        if (users === 0) await store.close?.();
         store.events.off('error', report);
       })();
       return closing;

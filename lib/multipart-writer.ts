@@ -7,8 +7,10 @@ export interface WriterSettings {
   readonly format: MultipartFormat;
   /** Re-send the latest frame after this long without one; 0: never. */
   readonly keepAliveMs: number;
-  /** Whether each tick sends one byte of the next frame ahead (see `tick`). */
-  readonly heartbeat: boolean;
+  /** Send one byte of the next frame ahead after this long without a write (see `tick`); 0: never. */
+  readonly heartbeatMs: number;
+  /** The period of the shared tick that calls `tick`. */
+  readonly tickMs: number;
   /** Destroy the stream after this long with data waiting and no byte accepted. */
   readonly stallTimeoutMs: number;
   /** End the stream cleanly after this long; 0: never. */
@@ -27,6 +29,7 @@ export class MultipartWriter {
   /** Bytes of the next part's PNG already written ahead as heartbeat. */
   private aheadBytes = 0;
   private lastFrameAt = 0;
+  private lastWriteAt = 0;
   private blocked = false;
   private frameWaiting = false;
   private lastProgressAt = 0;
@@ -91,10 +94,13 @@ export class MultipartWriter {
     }
     const frame = this.latest;
     if (!frame) return;
-    const keepAliveDue = this.settings.keepAliveMs > 0 && now - this.lastFrameAt >= this.settings.keepAliveMs;
-    if (keepAliveDue || (this.settings.heartbeat && this.aheadBytes >= PNG_HEADER_LENGTH)) {
+    // Half a tick of slack: a timer that fires a millisecond early must not skip a whole tick.
+    const { keepAliveMs, heartbeatMs, tickMs } = this.settings;
+    const keepAliveDue = keepAliveMs > 0 && now - this.lastFrameAt >= keepAliveMs - tickMs / 2;
+    const heartbeatDue = heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - tickMs / 2;
+    if (keepAliveDue || (heartbeatDue && this.aheadBytes >= PNG_HEADER_LENGTH)) {
       this.writeFrame(frame);
-    } else if (this.settings.heartbeat) {
+    } else if (heartbeatDue) {
       this.write(frame.png.subarray(this.aheadBytes, this.aheadBytes + 1));
       this.aheadBytes += 1;
     }
@@ -127,6 +133,7 @@ export class MultipartWriter {
 
   private write(chunk: Buffer): void {
     if (this.response.destroyed || this.response.writableEnded) return;
+    this.lastWriteAt = Date.now();
     if (!this.response.write(chunk)) {
       this.blocked = true;
       this.lastProgressAt = Date.now();
