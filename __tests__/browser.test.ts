@@ -64,6 +64,9 @@ describe.each(setups)('%s', (setupName, { before, plan, runMs }) => {
 
     const { viewer: second, change: joined } = await joinAndWait(chromium.browser, `${url}/`, watched.sampler, 2);
     expect(counter.count).toBe(2);
+    // The newcomer's own page shows 2 as well.
+    const secondSampler = second.startSampling();
+    await secondSampler.waitFor((sample) => screenShows(sample, 2), 'the frame for 2 on the second page', { since: second.navigatedAt });
     await sleep(300);
     const left = await leaveAndWait(second, watched.sampler, 1);
     await sleep(300);
