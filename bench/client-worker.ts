@@ -51,14 +51,25 @@ serve({
     const startAt = now();
     return new Promise((resolve) => {
       let opened = 0;
+      let finished = false;
       const finish = (): void => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
+        // Past the timeout, a viewer still waiting for its response is given up (and
+        // closed, so that the server's count and the viewers here agree).
+        const late = viewers.filter((viewer) => viewer.connectedAt === 0 && !viewer.error);
+        for (const viewer of late) {
+          viewer.error = 'no response within the timeout';
+          viewer.close();
+        }
         const ok = viewers.filter((viewer) => viewer.status === 200 && !viewer.error);
         const errors = new Map<string, number>();
         for (const viewer of viewers) {
-          const error = viewer.error ?? (viewer.connectedAt === 0 ? 'no response' : undefined);
-          if (error) errors.set(error, (errors.get(error) ?? 0) + 1);
+          if (viewer.error) errors.set(viewer.error, (errors.get(viewer.error) ?? 0) + 1);
         }
+        viewers = ok;
+        setTarget(hash);
         resolve({
           startAt,
           firstConnectAt: Math.min(...ok.map((viewer) => viewer.connectedAt)),

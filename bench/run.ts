@@ -52,7 +52,7 @@ function parseOptions(argv: string[]): BenchOptions {
     fanoutRounds: Number(value('--fanout-rounds') ?? 3),
     perWorker: Number(value('--per-worker') ?? 2500),
     backlog: Number(value('--backlog') ?? 511),
-    settleTimeoutMs: Number(value('--settle-timeout') ?? (quick ? 15_000 : 60_000)),
+    settleTimeoutMs: Number(value('--settle-timeout') ?? (quick ? 30_000 : 120_000)),
     json: value('--json'),
   };
 }
@@ -394,7 +394,7 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
       clientCpuSeconds: round(clientCpuAfter - clientCpuBefore, 2),
       rssIdleMB: round(idle.rss / MB),
       rssAtSettleMB: round(rssAtSettle / MB),
-      rssPerStreamAtSettleKB: round((rssAtSettle - idle.rss) / n / 1024, 2),
+      rssPerStreamAtSettleKB: round((rssAtSettle - idle.rss) / Math.max(1, opened.connected) / 1024, 2),
       renders: before && after ? (after.renders as number) - (before.renders as number) : null,
       writesPerViewer: before && after ? round(((after.writes as number) - (before.writes as number)) / n, 2) : null,
       writtenKBPerViewer: before && after ? round(((after.writtenBytes as number) - (before.writtenBytes as number)) / n / 1024, 2) : null,
@@ -412,14 +412,14 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
       await sleep(3000);
       const cpuPercent = round((100 * (cpuSeconds(child.pid) - quietFrom.cpu) * 1000) / (now() - quietFrom.at));
       const steady = await memory(child);
-      extra.steady = { n, cpuPercent, idleRssMB: round(idle.rss / MB), idleHeapMB: round(idle.heapUsed / MB), ...perStream(steady, idle, n) };
+      extra.steady = { n, cpuPercent, idleRssMB: round(idle.rss / MB), idleHeapMB: round(idle.heapUsed / MB), ...perStream(steady, idle, Math.max(1, result.connected)) };
       log(`  steady state, ${kind}: ${n} streams, RSS ${extra.steady.rssKB} KB/stream, heap ${extra.steady.heapKB} KB/stream (idle RSS ${extra.steady.idleRssMB} MB), CPU ${cpuPercent} % of a core`);
       if (kind === 'server') {
         const probes: BenchViewer[] = [];
         try {
-          extra.fanout = await fanout(child, port, n, clients, probes, options);
+          extra.fanout = await fanout(child, port, result.connected, clients, probes, options);
           log(fanoutRow(extra.fanout));
-          extra.leave = await leaveStorm(child, port, n, clients, probes, options);
+          extra.leave = await leaveStorm(child, port, result.connected, clients, probes, options);
           log(leaveRow(extra.leave));
         } finally {
           for (const probe of probes) probe.close();
@@ -437,7 +437,8 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
 }
 
 /** With `n` streams open, one viewer joins at a time; how long until every open stream holds the new frame. */
-async function fanout(child: Child, port: number, n: number, clients: Clients, probes: BenchViewer[], options: BenchOptions): Promise<FanoutResult> {
+async function fanout(child: Child, port: number, connected: number, clients: Clients, probes: BenchViewer[], options: BenchOptions): Promise<FanoutResult> {
+  const n = connected;
   const hashes = new HashTable();
   const rounds: FanoutResult['rounds'] = [];
   const all: number[] = [];
@@ -446,7 +447,10 @@ async function fanout(child: Child, port: number, n: number, clients: Clients, p
   for (let step = 1; step <= options.fanoutRounds; step++) {
     // Past the coalescing window, so the change is broadcast at once.
     await sleep(1500);
-    const count = n + step;
+    // The count before the join: every connected viewer and the probes so far, once the server agrees.
+    const expectedBefore = connected + probes.length;
+    await until(async () => ((await child.call('usage')).count as number) === expectedBefore, 10_000, 20);
+    const count = ((await child.call('usage')).count as number) + 1;
     const target = hashFor(count);
     await clients.target(target);
     const before = await child.call('usage');
