@@ -155,7 +155,7 @@ test('one <img> opens exactly one stream, and a reload replaces it with one new 
   while (!(disconnects === 1 && connects === 2 && counter.count === 1) && Date.now() < deadline) await sleep(10);
   const settledAt = Date.now();
   console.log(
-    `reload: the old stream ended ${lastDisconnectAt ? lastDisconnectAt - reloadedAt : 'never'} ms after it began; ` +
+    `reload: the old stream ended ${lastDisconnectAt ? lastDisconnectAt - reloadedAt : 'never'} ms after the reload began; ` +
       `back to one stream after ${settledAt - reloadedAt} ms (peak count ${peak})`,
   );
   expect({ count: counter.count, connects, disconnects }).toEqual({ count: 1, connects: 2, disconnects: 1 });
