@@ -31,7 +31,7 @@ export interface TestRedis {
 
 const INSTALL_HINT =
   'The Redis tests need a Redis: install redis-server (`apt-get install redis-server`, or `brew install redis`) ' +
-  'so they can start their own, or set REDIS_URL=redis://HOST:PORT to a Redis they may write `{test-...}` keys to.';
+  'so they can start their own, or set REDIS_URL=redis://HOST:PORT to a test Redis they may write `{test-...}` keys to (and SCRIPT FLUSH).';
 
 /** Start a Redis for one test file; throws (the tests fail) when there is none to be had. */
 export async function startTestRedis(): Promise<TestRedis> {
@@ -52,7 +52,8 @@ export async function startTestRedis(): Promise<TestRedis> {
 }
 
 function hasRedisServer(): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  // `env` given, so the PATH searched is this module's `process.env.PATH` (Jest gives a copy).
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore', env: process.env }).status === 0;
 }
 
 async function startOwnRedis(): Promise<TestRedis> {
@@ -66,6 +67,7 @@ async function startOwnRedis(): Promise<TestRedis> {
     output = '';
     const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.env,
     });
     child = started;
     started.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
