@@ -1,11 +1,15 @@
 import express from 'express';
-import { userCounterMiddleware } from '../lib/index.js';
+import IORedis from 'ioredis';
+import { RedisCountStore, userCounterMiddleware } from '../lib/index.js';
 
 const port = Number(process.env.PORT ?? 9192);
 const host = process.env.HOST ?? '0.0.0.0';
 
+// With REDIS_URL, every demo process sharing that Redis shows one count (npm run demo:cluster).
+const redis = process.env.REDIS_URL ? connectRedisStore(process.env.REDIS_URL) : undefined;
+
 const app = express();
-const counter = userCounterMiddleware();
+const counter = userCounterMiddleware(redis ? { store: redis.store } : {});
 app.use(counter);
 
 app.get(['/', '/index.html'], (req, res) => {
@@ -19,7 +23,7 @@ app.get(['/', '/index.html'], (req, res) => {
   <p>When this page was served, <code>req.app.locals.userCount</code> was <strong id="count">${count}</strong>
   (the image above stays live; this number is as of the page load).</p>
   <p>The same number as JSON: <a href="/online.json">/online.json</a>. Open this page in another window to see the image change.</p>
-</body>
+${redis ? `  <p>Counted across every process sharing Redis; this is instance <code>${redis.store.instanceId}</code> on port ${port}.</p>\n` : ''}</body>
 </html>`);
 });
 
@@ -30,6 +34,34 @@ const server = app.listen(port, host, () => {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void counter.counter.close().then(() => server.close(() => process.exit(0)));
+    void counter.counter.close().then(() => {
+      redis?.disconnect();
+      server.close(() => process.exit(0));
+    });
   });
+}
+
+/** A RedisCountStore on ioredis, as the README shows: one connection for commands, one for the hint. */
+function connectRedisStore(url: string): { store: RedisCountStore; disconnect(): void } {
+  const client = new IORedis(url);
+  const subscriber = client.duplicate();
+  // The store warns once when Redis is unreachable; ioredis would log every failed reconnect.
+  for (const connection of [client, subscriber]) connection.on('error', () => undefined);
+  const store = new RedisCountStore({
+    sendCommand: (...args) => client.call(...(args as [string, ...string[]])),
+    subscribe: async (channel, onMessage) => {
+      subscriber.on('message', (from: string, message: string) => from === channel && onMessage(message));
+      await subscriber.subscribe(channel);
+    },
+  });
+  const shown = new URL(url);
+  if (shown.password) shown.password = '***';
+  console.log(`express-user-counter demo: counting through Redis at ${shown} as instance ${store.instanceId}`);
+  return {
+    store,
+    disconnect() {
+      client.disconnect();
+      subscriber.disconnect();
+    },
+  };
 }
