@@ -208,6 +208,27 @@ describe('sharing one Redis', () => {
     expect(await inspector.zcard(`{${prefix}}:instances`)).toBe(2);
   });
 
+  test('refresh() re-reads the totals at once, making up for a lost hint without waiting for the heartbeat', async () => {
+    const prefix = uniquePrefix();
+    const options = { prefix, heartbeatMs: 60_000, ttlMs: 180_000 };
+    const a = await connectStore('ioredis', redis, options);
+    const client = new IORedis(redis.url);
+    try {
+      // No subscription: every hint is lost, as while a subscriber reconnects.
+      const b = new RedisCountStore({ ...options, sendCommand: (...args) => client.call(...(args as [string, ...string[]])) });
+      await Promise.all([a.store.init(), b.init()]);
+      a.store.increment('');
+      await eventually(() => a.commands.length >= 2, 'a to write');
+      await sleep(300);
+      expect(b.count()).toBe(0);
+      b.refresh();
+      await eventually(() => b.count() === 1, 'b to see the join after refresh()', 2000);
+      await b.close();
+    } finally {
+      client.disconnect();
+    }
+  });
+
   test('when Redis forgets the script (SCRIPT FLUSH), one EVAL loads it again and EVALSHA works after', async () => {
     const prefix = uniquePrefix();
     const a = await connectStore('node-redis', redis, { prefix, heartbeatMs: 60_000, ttlMs: 180_000 });

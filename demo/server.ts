@@ -54,6 +54,8 @@ function connectRedisStore(url: string): { store: RedisCountStore; disconnect():
       await subscriber.subscribe(channel);
     },
   });
+  // A hint published while the subscriber was away is lost: re-read when it is back.
+  subscriber.on('ready', () => store.refresh());
   const shown = new URL(url);
   if (shown.password) shown.password = '***';
   console.log(`express-user-counter demo: counting through Redis at ${shown} as instance ${store.instanceId}`);

@@ -160,6 +160,15 @@ export class RedisCountStore implements CountStore {
     return (this.others.get(room) ?? 0) + (this.local.get(room) ?? 0);
   }
 
+  /**
+   * Rewrite this instance's counts and re-read the totals now, without waiting for the
+   * heartbeat: call it when the subscriber connection is ready again, since a hint sent
+   * while it was away is lost. Does nothing before `init()` or after `close()`.
+   */
+  refresh(): void {
+    if (this.initializing && !this.closing) this.beat();
+  }
+
   /** Stop the heartbeat and the subscription, and remove this instance's counts from Redis at once. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();

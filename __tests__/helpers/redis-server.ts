@@ -231,6 +231,8 @@ export async function connectStore(
         };
       },
     });
+    // A hint published while the subscriber was away is lost: re-read when it is back.
+    subscriber.on('ready', () => store.refresh());
     disconnect = async () => {
       client.disconnect();
       subscriber.disconnect();
@@ -252,6 +254,7 @@ export async function connectStore(
         return () => subscriber.unsubscribe(channel, onMessage);
       },
     });
+    subscriber.on('ready', () => store.refresh());
     disconnect = async () => {
       client.destroy();
       subscriber.destroy();
