@@ -29,6 +29,12 @@ export interface BroadcasterSettings {
 }
 
 const CACHED_FRAMES = 64;
+/**
+ * A change is shown once it has held this long. A reload closes the old stream and opens
+ * the new one a few milliseconds apart; without this, everyone else would see the count
+ * flash one up or down.
+ */
+const SETTLE_MS = 60;
 /** A broadcast costs O(streams): wait this long per open stream between two... */
 const WINDOW_MS_PER_STREAM = 0.1;
 /** ...but never more than this, so a huge audience still sees a change within a second. */
@@ -36,8 +42,9 @@ const MAX_WINDOW_MS = 1000;
 
 /**
  * From count changes to frames on the bus. Renders are coalesced and rate-limited:
- * one render at a time, always of the newest count, and at most one broadcast per
- * window, which grows with the number of open streams. Each count is rendered once
+ * one render at a time, always of the newest count, a change shown once it has held
+ * for SETTLE_MS, and at most one broadcast per window, which grows with the number of
+ * open streams. Each count is rendered once
  * while cached; one Buffer per frame is shared by every stream.
  */
 export class FrameBroadcaster {
@@ -46,6 +53,8 @@ export class FrameBroadcaster {
   private readonly cache = new Map<number, Frame>();
   private current: Frame | undefined;
   private lastBroadcastAt = -Infinity;
+  /** When the count first differed from the frame shown, if it does now. */
+  private changedAt: number | undefined;
   private running = false;
   private closed = false;
   private failedCount: number | undefined;
@@ -105,11 +114,18 @@ export class FrameBroadcaster {
       while (!this.closed) {
         const count = this.settings.readCount();
         if (count !== this.current?.count && count !== this.failedCount) {
-          const wait = this.lastBroadcastAt + this.window() - Date.now();
-          if (wait > 0) await this.sleep(wait);
-          else await this.broadcast(count);
+          this.changedAt ??= Date.now();
+          const due = Math.max(this.lastBroadcastAt + this.window(), this.changedAt + SETTLE_MS);
+          const wait = due - Date.now();
+          if (wait > 0) {
+            await this.sleep(wait);
+          } else {
+            this.changedAt = undefined;
+            await this.broadcast(count);
+          }
           continue;
         }
+        this.changedAt = undefined;
         // Settled: render the neighbours, so that the next viewer to join or leave
         // gets the exact frame at once.
         const neighbour = [count + 1, count - 1].find(

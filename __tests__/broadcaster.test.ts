@@ -1,0 +1,155 @@
+import { FrameBroadcaster } from '../lib/frame-broadcaster.js';
+import type { BusSubscriber } from '../lib/frame-broadcaster.js';
+import { MultipartFormat } from '../lib/multipart-format.js';
+import type { Frame } from '../lib/multipart-format.js';
+import { PalettePngEncoder } from '../lib/png-encoder.js';
+
+// Coalescing and rate limiting, with fake timers: which counts reach the bus, and how many
+// renders it takes. Speed is the benchmark's job; this is about what is sent.
+
+const A_PNG = new PalettePngEncoder(2, 2, new Uint8Array([0, 0, 0, 0])).encodeSync(new Uint8Array(4));
+
+function setup(initial = 0) {
+  let count = initial;
+  const rendered: number[] = [];
+  const broadcast: number[] = [];
+  const errors: Error[] = [];
+  const broadcaster = new FrameBroadcaster({
+    readCount: () => count,
+    renderer: {
+      render: async (n) => {
+        rendered.push(n);
+        return A_PNG;
+      },
+    },
+    format: new MultipartFormat(),
+    tickMs: 1000,
+    report: (error) => errors.push(error),
+  });
+  broadcaster.bus.on('frame', (frame: Frame) => broadcast.push(frame.count));
+  const set = (n: number) => {
+    count = n;
+    broadcaster.countChanged();
+  };
+  return { broadcaster, set, rendered, broadcast, errors };
+}
+
+/** Subscribe `n` idle streams (the window grows with them). */
+function subscribe(broadcaster: FrameBroadcaster, n: number): void {
+  const idle: BusSubscriber = { send: () => undefined, tick: () => undefined };
+  for (let i = 0; i < n; i++) broadcaster.subscribe({ ...idle });
+}
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+test('a change is broadcast once it has held for the settle time, then its neighbours are pre-rendered', async () => {
+  const { broadcaster, set, broadcast, rendered } = setup();
+  await jest.advanceTimersByTimeAsync(10);
+  set(1);
+  await jest.advanceTimersByTimeAsync(30);
+  expect(broadcast).toEqual([]);
+  await jest.advanceTimersByTimeAsync(100);
+  expect(broadcast).toEqual([1]);
+  expect(new Set(rendered)).toEqual(new Set([0, 1, 2]));
+  expect(broadcaster.firstFrame(2)?.count).toBe(2);
+  broadcaster.close();
+});
+
+test('a reload (one leaves, one joins a few ms apart) shows no change to the others', async () => {
+  const { broadcaster, set, broadcast } = setup(2);
+  await jest.advanceTimersByTimeAsync(200);
+  expect(broadcast).toEqual([2]);
+  set(3);
+  await jest.advanceTimersByTimeAsync(15);
+  set(2);
+  await jest.advanceTimersByTimeAsync(500);
+  expect(broadcast).toEqual([2]);
+  set(1);
+  await jest.advanceTimersByTimeAsync(20);
+  set(2);
+  await jest.advanceTimersByTimeAsync(500);
+  expect(broadcast).toEqual([2]);
+  broadcaster.close();
+});
+
+test('a burst of 1000 joins within a few ms gives a handful of renders and broadcasts, the last showing 1000', async () => {
+  const { broadcaster, set, broadcast, rendered } = setup();
+  await jest.advanceTimersByTimeAsync(100);
+  const rendersBefore = rendered.length;
+  for (let n = 1; n <= 1000; n++) {
+    set(n);
+    if (n % 100 === 0) await jest.advanceTimersByTimeAsync(1);
+  }
+  await jest.advanceTimersByTimeAsync(2000);
+  expect(broadcast.at(-1)).toBe(1000);
+  expect(broadcast.length).toBeLessThanOrEqual(3);
+  expect(rendered.length - rendersBefore).toBeLessThanOrEqual(6);
+  broadcaster.close();
+});
+
+test('with 10 000 streams open, continuous churn is broadcast at most about once a second', async () => {
+  const { broadcaster, set, broadcast } = setup();
+  subscribe(broadcaster, 10_000);
+  await jest.advanceTimersByTimeAsync(2000);
+  const before = broadcast.length;
+  // A join every 5 ms for 10 s.
+  for (let i = 1; i <= 2000; i++) {
+    set(i);
+    await jest.advanceTimersByTimeAsync(5);
+  }
+  await jest.advanceTimersByTimeAsync(2000);
+  const during = broadcast.length - before;
+  expect(during).toBeGreaterThanOrEqual(8);
+  expect(during).toBeLessThanOrEqual(12);
+  expect(broadcast.at(-1)).toBe(2000);
+  broadcaster.close();
+});
+
+test('with a small audience, consecutive changes are each shown within the settle time', async () => {
+  const { broadcaster, set, broadcast } = setup();
+  subscribe(broadcaster, 10);
+  await jest.advanceTimersByTimeAsync(100);
+  for (const n of [1, 2, 3]) {
+    set(n);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(broadcast.at(-1)).toBe(n);
+  }
+  broadcaster.close();
+});
+
+test('a render that fails is reported and not retried until the count changes again', async () => {
+  let count = 0;
+  let calls = 0;
+  const errors: Error[] = [];
+  const broadcaster = new FrameBroadcaster({
+    readCount: () => count,
+    renderer: {
+      render: async (n) => {
+        calls += 1;
+        if (n === 1) throw new Error('cannot draw 1');
+        return A_PNG;
+      },
+    },
+    format: new MultipartFormat(),
+    tickMs: 1000,
+    report: (error) => errors.push(error),
+  });
+  await jest.advanceTimersByTimeAsync(100);
+  count = 1;
+  broadcaster.countChanged();
+  await jest.advanceTimersByTimeAsync(5000);
+  expect(errors.map((error) => error.message)).toEqual(['cannot draw 1']);
+  expect(calls).toBeLessThanOrEqual(4);
+  broadcaster.close();
+});
+
+test('close() stops rendering and the shared tick', async () => {
+  const { broadcaster, set, broadcast } = setup();
+  subscribe(broadcaster, 3);
+  broadcaster.close();
+  set(5);
+  await jest.advanceTimersByTimeAsync(5000);
+  expect(broadcast).toEqual([]);
+  expect(jest.getTimerCount()).toBe(0);
+});
