@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -55,6 +56,11 @@ function parseOptions(argv: string[]): BenchOptions {
     settleTimeoutMs: Number(value('--settle-timeout') ?? (quick ? 30_000 : 120_000)),
     json: value('--json'),
   };
+}
+
+/** The counter's cap on streams (`maxConnections`), above the largest storm and the fan-out's joiners. */
+function maxConnectionsFor(options: BenchOptions): number {
+  return Math.max(10_000, Math.max(...options.sizes) + options.fanoutRounds + 100);
 }
 
 // ---------------------------------------------------------------- statistics
@@ -288,6 +294,8 @@ interface StormResult {
   /** Distinct frames any viewer received. */
   framesSeen: number;
   loopDelayMaxMs: number | null;
+  /** Streams that ended during the storm, as the server counted them (should be 0). */
+  serverDisconnects: number | null;
   perViewer: Awaited<ReturnType<Clients['stats']>>;
 }
 
@@ -297,6 +305,7 @@ interface Deep {
   fanout?: FanoutResult;
   leave?: LeaveResult;
   floorLeave?: Awaited<ReturnType<typeof floorLeave>>;
+  steadyProfile?: ProfileSummary;
 }
 
 interface FanoutResult {
@@ -314,6 +323,8 @@ interface FanoutResult {
     /** Frame-sized writes per open stream for this change. */
     writesPerStream: number;
     joinerFirstFrameShowsCount: boolean;
+    /** Why the round could not be measured. */
+    error?: string;
   }[];
   p50Ms: number;
   p99Ms: number;
@@ -352,7 +363,7 @@ async function floorLeave(child: Child, n: number, clients: Clients) {
 
 async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchOptions, deep: boolean, log: (line: string) => void) {
   const { child, ready } = await Child.start(kind === 'server' ? 'server-child.ts' : 'floor-child.ts', kind, {
-    env: { BENCH_BACKLOG: String(options.backlog) },
+    env: { BENCH_BACKLOG: String(options.backlog), BENCH_MAX_CONNECTIONS: String(maxConnectionsFor(options)) },
   });
   const port = ready.port as number;
   try {
@@ -400,6 +411,7 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
       writtenKBPerViewer: before && after ? round(((after.writtenBytes as number) - (before.writtenBytes as number)) / n / 1024, 2) : null,
       framesSeen: perViewer.framesSeen,
       loopDelayMaxMs: after ? round(after.loopDelayMaxMs as number) : null,
+      serverDisconnects: before && after ? (after.disconnects as number) - (before.disconnects as number) : null,
       perViewer,
     };
     log(stormRow(result));
@@ -408,9 +420,16 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
     if (deep) {
       // Quiet: only keep-alives and heartbeats. Their CPU, then memory after a collection.
       await sleep(1000);
+      const quietProfiled = options.profile && kind === 'server';
+      if (quietProfiled) await child.call('profileStart', { intervalMicros: 250 });
       const quietFrom = { cpu: cpuSeconds(child.pid), at: now() };
       await sleep(3000);
-      const cpuPercent = round((100 * (cpuSeconds(child.pid) - quietFrom.cpu) * 1000) / (now() - quietFrom.at));
+      const quietCpu = cpuSeconds(child.pid) - quietFrom.cpu;
+      const cpuPercent = round((100 * quietCpu * 1000) / (now() - quietFrom.at));
+      if (quietProfiled) {
+        const { file } = await child.call('profileStop', { dir: options.profileDir, name: `steady-${n}` });
+        extra.steadyProfile = { ...summariseProfile(file as string), processCpuMs: round(quietCpu * 1000) };
+      }
       const steady = await memory(child);
       extra.steady = { n, cpuPercent, idleRssMB: round(idle.rss / MB), idleHeapMB: round(idle.heapUsed / MB), ...perStream(steady, idle, Math.max(1, result.connected)) };
       log(`  steady state, ${kind}: ${n} streams, RSS ${extra.steady.rssKB} KB/stream, heap ${extra.steady.heapKB} KB/stream (idle RSS ${extra.steady.idleRssMB} MB), CPU ${cpuPercent} % of a core`);
@@ -467,7 +486,15 @@ async function fanout(child: Child, port: number, connected: number, clients: Cl
     const held = await clients.heldSince(target);
     const usage = (await child.call('usage')) as Message & { lastChange: { count: number; at: number }; lastFrameWriteAt: number };
     const { lastChange } = usage;
-    if (lastChange.count !== count) throw new Error(`fan-out: the server's last change was to ${lastChange.count}, expected ${count}`);
+    if (lastChange.count !== count || probe.error) {
+      // Something else changed the count (a viewer dropped?): say what, and go on.
+      rounds.push({
+        from: count - 1,
+        to: count,
+        error: `the server's last change was to ${lastChange.count} (connects ${usage.connects}, disconnects ${usage.disconnects}, ${(usage.disconnects as number) - (before.disconnects as number)} during the round); the joiner: ${probe.error ?? `status ${probe.status}`}`,
+      } as FanoutResult['rounds'][number]);
+      continue;
+    }
     const latencies = held.filter((time): time is number => time !== null).map((time) => time - lastChange.at);
     all.push(...latencies);
     const d = distribution(latencies);
@@ -573,16 +600,29 @@ const STORM_RULE = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:
 
 function stormRow(r: StormResult): string {
   const v = r.perViewer;
-  return `| ${r.kind} | ${r.n} | ${r.connected} | ${fmt(r.connectMs)} (${fmt(v.connectDelayMs.p50)}/${fmt(v.connectDelayMs.p99)}) | ${fmt(r.settleMs)}${r.settleMs === null ? ` (${r.holding} hold N)` : ''} | ${fmt(v.changes.mean, 2)} (${fmt(v.changes.max)}) | ${fmt(v.maxChangesPerSecond.max)} | ${fmt(v.keepAlives.mean, 2)} | ${fmt(v.bytes.mean / 1024, 2)} (${fmt(v.bytes.max / 1024, 2)}) | ${fmt(r.writesPerViewer, 2)} | ${fmt(r.cpuSeconds, 2)} (${fmt(r.clientCpuSeconds, 2)}) | ${fmt(r.renders)} | ${r.framesSeen} | ${fmt(r.rssAtSettleMB)} | ${fmt(r.loopDelayMaxMs)} |`;
+  const dropped = r.serverDisconnects ? ` (${r.serverDisconnects} dropped)` : '';
+  return `| ${r.kind} | ${r.n} | ${r.connected}${dropped} | ${fmt(r.connectMs)} (${fmt(v.connectDelayMs.p50)}/${fmt(v.connectDelayMs.p99)}) | ${fmt(r.settleMs)}${r.settleMs === null ? ` (${r.holding} hold N)` : ''} | ${fmt(v.changes.mean, 2)} (${fmt(v.changes.max)}) | ${fmt(v.maxChangesPerSecond.max)} | ${fmt(v.keepAlives.mean, 2)} | ${fmt(v.bytes.mean / 1024, 2)} (${fmt(v.bytes.max / 1024, 2)}) | ${fmt(r.writesPerViewer, 2)} | ${fmt(r.cpuSeconds, 2)} (${fmt(r.clientCpuSeconds, 2)}) | ${fmt(r.renders)} | ${r.framesSeen} | ${fmt(r.rssAtSettleMB)} | ${fmt(r.loopDelayMaxMs)} |`;
 }
 
 function fanoutRow(f: FanoutResult): string {
-  const rounds = f.rounds.map((r) => `${r.from}→${r.to}: p50 ${fmt(r.p50Ms)} / p99 ${fmt(r.p99Ms)} / max ${fmt(r.maxMs)} ms, server done writing at ${fmt(r.serverWritesDoneMs)} ms, ${fmt(r.writesPerStream, 2)} frame writes/stream${r.joinerFirstFrameShowsCount ? '' : ' (joiner first frame not N)'}`);
+  const rounds = f.rounds.map((r) => r.error ? `${r.from}→${r.to}: not measured, ${r.error}` : `${r.from}→${r.to}: p50 ${fmt(r.p50Ms)} / p99 ${fmt(r.p99Ms)} / max ${fmt(r.maxMs)} ms, server done writing at ${fmt(r.serverWritesDoneMs)} ms, ${fmt(r.writesPerStream, 2)} frame writes/stream${r.joinerFirstFrameShowsCount ? '' : ' (joiner first frame not N)'}`);
   return `  fan-out to ${f.streams} streams (window ${f.coalescingWindowMs} ms): p50 ${fmt(f.p50Ms)} ms, p99 ${fmt(f.p99Ms)} ms, max ${fmt(f.maxMs)} ms  [${rounds.join('; ')}]`;
 }
 
 function leaveRow(l: LeaveResult): string {
   return `  leave storm, ${l.leavers} leave (${l.probes} probes stay): count settled ${fmt(l.countSettledMs)} ms (server), /online.json ${fmt(l.jsonShowedMs)} ms, probes show ${l.probes} after ${fmt(l.probeFrameMs)} ms, CPU ${fmt(l.cpuSeconds, 2)} s; probes leave → 0 in ${fmt(l.zeroAfterProbesMs)} ms`;
+}
+
+/** The commit measured, and whether lib/ differed from it (others may be editing it). */
+function revision() {
+  const git = (args: string[]) => {
+    try {
+      return execFileSync('git', args, { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  return { commit: git(['rev-parse', '--short', 'HEAD']), libModified: (git(['status', '--porcelain', '--', 'lib']) ?? '') !== '' };
 }
 
 function machine() {
@@ -595,6 +635,7 @@ function machine() {
     loadAverageAtStart: os.loadavg().map((load) => round(load, 2)),
     loadAverageAtEnd: [] as number[],
     platform: `${os.type()} ${os.release()}`,
+    ...revision(),
   };
 }
 
@@ -605,7 +646,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const log = (line: string) => console.log(line);
   const info = machine();
-  log(`express-user-counter benchmark — ${info.nproc} × ${info.cpu}, Node ${info.node}, load ${info.loadAverageAtStart.join(' ')}`);
+  log(`express-user-counter benchmark — ${info.nproc} × ${info.cpu}, Node ${info.node}, load ${info.loadAverageAtStart.join(' ')}; commit ${info.commit}${info.libModified ? ' with lib/ modified' : ''}`);
 
   const frame = await frameScenario();
   log(`frame: default image ${frame.image.width}×${frame.image.height}, PNG ${frame.sizes.map((s) => `${s.count}: ${s.pngBytes} B`).join(', ')}; ${frame.rendersPerSecondSync} renders/s (sync), ${frame.rendersPerSecondAsync} renders/s (async, one at a time)`);
@@ -647,14 +688,16 @@ async function main(): Promise<void> {
   };
   const results = {
     machine: info,
-    options: { quick: options.quick, sizes: options.sizes, backlog: options.backlog, clientProcesses: clients.workers.length, fanoutRounds: options.fanoutRounds },
+    options: { quick: options.quick, sizes: options.sizes, backlog: options.backlog, maxConnections: maxConnectionsFor(options), clientProcesses: clients.workers.length, fanoutRounds: options.fanoutRounds },
     joinStorms,
     steady,
     fanout: deepRun.server.fanout,
     leave: deepRun.server.leave,
     floorLeave: deepRun.floor?.floorLeave,
     frame,
-    profiles: options.profile ? { joinStorm: deepRun.server.profile, fanout: deepRun.server.fanout?.profile, leaveStorm: deepRun.server.leave?.profile } : undefined,
+    profiles: options.profile
+      ? { joinStorm: deepRun.server.profile, steady: deepRun.server.steadyProfile, fanout: deepRun.server.fanout?.profile, leaveStorm: deepRun.server.leave?.profile }
+      : undefined,
     targets: [] as { target: string; measured: string; pass: boolean | null }[],
     durationSeconds: 0,
   };
@@ -670,7 +713,7 @@ async function main(): Promise<void> {
   log('\n## Targets (issue 3)');
   for (const t of results.targets) log(`- ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'} ${t.target}: ${t.measured}`);
   if (options.profile) {
-    for (const profile of [deepRun.server.profile, deepRun.server.fanout?.profile, deepRun.server.leave?.profile]) if (profile) log(`\n${formatProfileSummary({ ...profile, bySelf: profile.bySelf.slice(0, 15), byTotal: profile.byTotal.slice(0, 15) })}`);
+    for (const profile of [deepRun.server.profile, deepRun.server.steadyProfile, deepRun.server.fanout?.profile, deepRun.server.leave?.profile]) if (profile) log(`\n${formatProfileSummary({ ...profile, bySelf: profile.bySelf.slice(0, 15), byTotal: profile.byTotal.slice(0, 15) })}`);
   }
   log(`\n${JSON.stringify(results, null, 2)}`);
   if (options.json) writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -54,16 +54,23 @@ response.write = function countedWrite(this: http.ServerResponse, chunk: unknown
 
 const backlog = Number(process.env.BENCH_BACKLOG ?? 511);
 const app = express();
-const router = userCounterMiddleware();
+// The demo's defaults, except the cap on streams per instance (10 000 by default),
+// which the parent raises above the largest storm plus the fan-out's joiners.
+const maxConnections = process.env.BENCH_MAX_CONNECTIONS ? Number(process.env.BENCH_MAX_CONNECTIONS) : undefined;
+const router = userCounterMiddleware({ maxConnections });
 app.use(router);
 app.get('/', (req, res) => {
   res.type('html').send(`<img src="/online.png" alt="Users online"> (${req.app.locals.userCount} now)`);
 });
 
 let lastChange = { count: 0, at: 0 };
+let connects = 0;
+let disconnects = 0;
 router.counter.events.on('change', ({ count }) => {
   lastChange = { count, at: now() };
 });
+router.counter.events.on('connect', () => (connects += 1));
+router.counter.events.on('disconnect', () => (disconnects += 1));
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
@@ -90,6 +97,8 @@ serve({
       lastFrameWriteAt,
       count: router.counter.count,
       lastChange,
+      connects,
+      disconnects,
       loopDelayMaxMs: loopDelay.max / 1e6,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     };

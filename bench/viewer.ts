@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import http from 'node:http';
+import net from 'node:net';
 import { MultipartScanner } from './multipart-scanner.js';
 import { now } from './ipc.js';
 
@@ -13,6 +13,37 @@ export interface ViewerTarget {
 /** The loopback source address of viewer number `index`: 127.x.y.z, never 127.0.0.x. */
 export function loopbackAddress(index: number): string {
   return `127.${1 + ((index >> 16) & 127)}.${(index >> 8) & 255}.${index & 255}`;
+}
+
+const EMPTY = Buffer.alloc(0);
+const requests = new Map<string, Buffer>();
+
+/** What Chromium sends for an `<img>` on the page at `/`: the same bytes for every viewer. */
+function requestBytes(port: number, path: string): Buffer {
+  const key = `${port} ${path}`;
+  let bytes = requests.get(key);
+  if (!bytes) {
+    bytes = Buffer.from(
+      [
+        `GET ${path} HTTP/1.1`,
+        `Host: 127.0.0.1:${port}`,
+        'Connection: keep-alive',
+        'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36',
+        'Accept: image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8',
+        'Sec-Fetch-Site: same-origin',
+        'Sec-Fetch-Mode: no-cors',
+        'Sec-Fetch-Dest: image',
+        `Referer: http://127.0.0.1:${port}/`,
+        'Accept-Encoding: gzip, deflate, br, zstd',
+        'Accept-Language: en-US,en;q=0.9',
+        '',
+        '',
+      ].join('\r\n'),
+      'latin1',
+    );
+    requests.set(key, bytes);
+  }
+  return bytes;
 }
 
 /** A short hash of a frame's bytes. */
@@ -42,7 +73,7 @@ export class HashTable {
  * and since when it has held its current frame.
  */
 export class BenchViewer {
-  request: http.ClientRequest | undefined;
+  socket: net.Socket | undefined;
   status = 0;
   /** When the request was made, and when the response headers came (the stream opened). */
   openedAt = 0;
@@ -56,7 +87,7 @@ export class BenchViewer {
   /** Arrival times of frames that differ from the one before (not the first frame). */
   readonly changes: number[] = [];
   firstFrameAt = 0;
-  /** Body bytes received, and how many of them came with the first frame. */
+  /** Body bytes received (after de-chunking), and how many of them came with the first frame. */
   bytes = 0;
   firstFrameBytes = 0;
   /** The current frame's hash id (-1 before the first), and since when it has been shown. */
@@ -65,62 +96,118 @@ export class BenchViewer {
   /** The first frame's hash id. */
   first = -1;
 
+  private head: Buffer | undefined = EMPTY;
+  private scanner: MultipartScanner | undefined;
+  private chunked = false;
+  /** Chunked transfer coding: bytes left in the current chunk, the CRLF after it, the size line. */
+  private chunkLeft = 0;
+  private crlfLeft = 0;
+  private sizeLine = '';
+
   constructor(
     private readonly hashes: HashTable,
     /** Called after every complete frame with the previous and current hash ids. */
     private readonly onFrame: (viewer: BenchViewer, previous: number) => void = () => undefined,
   ) {}
 
+  /**
+   * Connect and send the request. A raw socket with its own small HTTP/1.1 reader,
+   * not `http.request`: the clients share the machine's cores with the server, and
+   * every heartbeat byte is a chunk to read, so the client side must be cheap.
+   */
   open(target: ViewerTarget, onOpen: (viewer: BenchViewer) => void): void {
     this.openedAt = now();
-    let settled = false;
-    const done = (): void => {
-      if (settled) return;
-      settled = true;
+    let opened = false;
+    this.onOpen = () => {
+      if (opened) return;
+      opened = true;
       onOpen(this);
     };
-    const request = http.request({
-      host: '127.0.0.1',
-      port: target.port,
-      path: target.path,
-      localAddress: target.localAddress,
-      agent: false,
-      headers: { Referer: `http://127.0.0.1:${target.port}/` },
-    });
-    this.request = request;
-    request.on('response', (response) => {
-      this.connectedAt = now();
-      this.status = response.statusCode ?? 0;
-      const boundary = /boundary=([^;\s]+)/.exec(String(response.headers['content-type']))?.[1];
-      if (this.status !== 200 || !boundary) {
-        this.error = `status ${this.status}`;
-        response.resume();
-        done();
-        return;
-      }
-      const scanner = new MultipartScanner(boundary, (png) => this.frame(png));
-      response.on('data', (chunk: Buffer) => {
-        this.bytes += chunk.length;
-        scanner.write(chunk);
-      });
-      const end = (): void => {
-        this.ended = true;
-      };
-      response.on('end', end);
-      response.on('close', end);
-      response.on('error', end);
-      done();
-    });
-    request.on('error', (error) => {
+    const socket = net.connect({ host: '127.0.0.1', port: target.port, localAddress: target.localAddress });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.write(requestBytes(target.port, target.path));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (error) => {
       this.error ??= error.message;
-      this.ended = true;
-      done();
     });
-    request.end();
+    socket.on('close', () => {
+      this.ended = true;
+      if (this.connectedAt === 0) this.error ??= 'closed before the response';
+      this.onOpen();
+    });
+  }
+
+  private onOpen: () => void = () => undefined;
+
+  private receive(chunk: Buffer): void {
+    if (this.head === undefined) {
+      this.body(chunk);
+      return;
+    }
+    const head = this.head.length > 0 ? Buffer.concat([this.head, chunk]) : chunk;
+    const end = head.indexOf('\r\n\r\n', 0, 'latin1');
+    if (end < 0) {
+      this.head = Buffer.from(head);
+      return;
+    }
+    this.head = undefined;
+    this.connectedAt = now();
+    const lines = head.toString('latin1', 0, end).split('\r\n');
+    this.status = Number(lines[0].split(' ')[1]);
+    const header = (name: string) => lines.find((line) => line.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim();
+    const boundary = /boundary=([^;\s]+)/.exec(header('content-type') ?? '')?.[1];
+    if (this.status !== 200 || !boundary) {
+      this.error = `status ${this.status}`;
+      this.socket?.destroy();
+      this.onOpen();
+      return;
+    }
+    this.chunked = /chunked/i.test(header('transfer-encoding') ?? '');
+    this.scanner = new MultipartScanner(boundary, (png) => this.frame(png));
+    this.onOpen();
+    if (head.length > end + 4) this.body(head.subarray(end + 4));
+  }
+
+  private body(data: Buffer): void {
+    const scanner = this.scanner!;
+    if (!this.chunked) {
+      this.bytes += data.length;
+      scanner.write(data);
+      return;
+    }
+    let i = 0;
+    while (i < data.length) {
+      if (this.chunkLeft > 0) {
+        const take = Math.min(this.chunkLeft, data.length - i);
+        this.bytes += take;
+        scanner.write(data.subarray(i, i + take));
+        this.chunkLeft -= take;
+        i += take;
+        if (this.chunkLeft === 0) this.crlfLeft = 2;
+      } else if (this.crlfLeft > 0) {
+        this.crlfLeft -= 1;
+        i += 1;
+      } else {
+        const byte = data[i++];
+        if (byte === 0x0a) {
+          const size = parseInt(this.sizeLine, 16);
+          this.sizeLine = '';
+          if (size === 0) {
+            // The last chunk: the response is complete.
+            this.ended = true;
+            return;
+          }
+          this.chunkLeft = size;
+        } else if (byte !== 0x0d) {
+          this.sizeLine += String.fromCharCode(byte);
+        }
+      }
+    }
   }
 
   close(): void {
-    this.request?.destroy();
+    this.socket?.destroy();
   }
 
   /** The hash of the frame shown now, if any. */
