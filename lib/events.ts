@@ -44,3 +44,19 @@ export function createIsolatedEmitter<Events extends Record<EventType, unknown>>
 export function toError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown));
 }
+
+/**
+ * The `events` of a count store: listeners isolated, and a throwing listener reported
+ * as the store's `error` (once: a throwing `error` listener is not reported again, or
+ * this would loop).
+ */
+export function createStoreEvents<Events extends { error: Error } & Record<EventType, unknown>>(): Emitter<Events> {
+  let reporting = false;
+  const events: Emitter<Events> = createIsolatedEmitter<Events>((error) => {
+    if (reporting) return;
+    reporting = true;
+    events.emit('error', toError(error) as Events['error']);
+    reporting = false;
+  });
+  return events;
+}

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createCanvas as createNapiCanvas, GlobalFonts } from '@napi-rs/canvas';
-import { OptionsError } from './errors.js';
+import { failOptions } from './errors.js';
 import { PalettePngEncoder } from './png-encoder.js';
 import type { NodeCanvasModule, RenderFunction } from './types.js';
 
@@ -121,7 +121,7 @@ function cssColour(createContext: CreateContext, css: string, option: string): n
     return String(ctx.fillStyle);
   });
   if (accepted[0] !== accepted[1]) {
-    throw new OptionsError(`express-user-counter: \`${option}\` must be a CSS colour such as 'rgb(0, 100, 0)' or '#fff'; got '${css}'.`);
+    failOptions(`\`${option}\` must be a CSS colour such as 'rgb(0, 100, 0)' or '#fff'; got '${css}'.`);
   }
   ctx.fillRect(0, 0, 1, 1);
   return [...ctx.getImageData(0, 0, 1, 1).data];

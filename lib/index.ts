@@ -5,7 +5,7 @@ export type { UserCounterRouter } from './middleware.js';
 export { MemoryCountStore } from './memory-count-store.js';
 // One count across processes and hosts, through Redis with the user's own client (ioredis, node-redis).
 export { RedisCountStore } from './redis-count-store.js';
-export type { RedisCountStoreOptions, RedisSendCommand, RedisSubscribe, RedisUnsubscribe } from './redis-count-store.js';
+export type { RedisCountStoreOptions, RedisSendCommand, RedisSubscribe, RedisUnsubscribe } from './redis-count-store-options.js';
 // Thrown by the factory for a misconfiguration; `code` is 'ERR_USER_COUNTER_OPTIONS'.
 export { OptionsError } from './errors.js';
 // The contracts: options, the store interface, the handle and its events.

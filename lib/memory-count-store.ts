@@ -1,5 +1,5 @@
 import type { Emitter } from 'mitt';
-import { createIsolatedEmitter, toError } from './events.js';
+import { createStoreEvents } from './events.js';
 import type { CountStore, CountStoreEvents } from './types.js';
 
 /**
@@ -7,20 +7,9 @@ import type { CountStore, CountStoreEvents } from './types.js';
  * PM2, containers) each shows its own viewers; use a shared store there.
  */
 export class MemoryCountStore implements CountStore {
-  readonly events: Emitter<CountStoreEvents>;
+  readonly events: Emitter<CountStoreEvents> = createStoreEvents<CountStoreEvents>();
   private readonly rooms = new Map<string, number>();
   private total = 0;
-
-  constructor() {
-    let reporting = false;
-    this.events = createIsolatedEmitter<CountStoreEvents>((error) => {
-      // A throwing `error` listener is not reported again, or this would loop.
-      if (reporting) return;
-      reporting = true;
-      this.events.emit('error', toError(error));
-      reporting = false;
-    });
-  }
 
   increment(room: string): void {
     this.rooms.set(room, (this.rooms.get(room) ?? 0) + 1);

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { OptionsError } from './errors.js';
+import { describeValue as describe, failOptions as fail } from './errors.js';
 import { MemoryCountStore } from './memory-count-store.js';
 import { BUNDLED_FONT_FAMILY } from './frame-renderer.js';
 import type { ImageSettings } from './frame-renderer.js';
@@ -161,14 +161,6 @@ function wholeNumber(name: string, value: unknown, min: number, max = Number.MAX
     fail(`\`${name}\` must be a whole number, ${range}; got ${describe(value)}.`);
   }
   return value;
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? `'${value}'` : typeof value === 'function' ? 'a function' : String(value);
-}
-
-function fail(message: string): never {
-  throw new OptionsError(`express-user-counter: ${message}`);
 }
 
 /** The known name within two edits of `name`, if any. */

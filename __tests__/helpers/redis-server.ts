@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { createClient } from 'redis';
 import { RedisCountStore } from '../../lib/redis-count-store.js';
-import type { RedisCountStoreOptions } from '../../lib/redis-count-store.js';
+import type { RedisCountStoreOptions } from '../../lib/redis-count-store-options.js';
 import { quietLogger } from './counter-app.js';
 
 /**
