@@ -34,6 +34,8 @@ interface BenchOptions {
   backlog: number;
   settleTimeoutMs: number;
   json: string | undefined;
+  /** Options for userCounterMiddleware in the counter's process, as JSON. */
+  counterOptions: string;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -44,6 +46,8 @@ function parseOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const sizes = (value('--n') ?? (quick ? '1000' : '1000,5000,10000')).split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--n takes viewer counts, for example --n 1000,5000');
+  const counterOptions = value('--counter-options');
+  if (counterOptions !== undefined) JSON.parse(counterOptions);
   return {
     quick,
     sizes,
@@ -55,6 +59,7 @@ function parseOptions(argv: string[]): BenchOptions {
     backlog: Number(value('--backlog') ?? 511),
     settleTimeoutMs: Number(value('--settle-timeout') ?? (quick ? 30_000 : 120_000)),
     json: value('--json'),
+    counterOptions: value('--counter-options') ?? '{}',
   };
 }
 
@@ -363,7 +368,11 @@ async function floorLeave(child: Child, n: number, clients: Clients) {
 
 async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchOptions, deep: boolean, log: (line: string) => void) {
   const { child, ready } = await Child.start(kind === 'server' ? 'server-child.ts' : 'floor-child.ts', kind, {
-    env: { BENCH_BACKLOG: String(options.backlog), BENCH_MAX_CONNECTIONS: String(maxConnectionsFor(options)) },
+    env: {
+      BENCH_BACKLOG: String(options.backlog),
+      BENCH_MAX_CONNECTIONS: String(maxConnectionsFor(options)),
+      BENCH_COUNTER_OPTIONS: options.counterOptions,
+    },
   });
   const port = ready.port as number;
   try {
@@ -688,7 +697,7 @@ async function main(): Promise<void> {
   };
   const results = {
     machine: info,
-    options: { quick: options.quick, sizes: options.sizes, backlog: options.backlog, maxConnections: maxConnectionsFor(options), clientProcesses: clients.workers.length, fanoutRounds: options.fanoutRounds },
+    options: { quick: options.quick, sizes: options.sizes, backlog: options.backlog, maxConnections: maxConnectionsFor(options), counterOptions: JSON.parse(options.counterOptions) as object, clientProcesses: clients.workers.length, fanoutRounds: options.fanoutRounds },
     joinStorms,
     steady,
     fanout: deepRun.server.fanout,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import express from 'express';
 import { userCounterMiddleware } from '../lib/index.js';
+import type { Options } from '../lib/index.js';
 import { PalettePngEncoder } from '../lib/png-encoder.js';
 import { notify, now, serve } from './ipc.js';
 import { startProfiling, stopProfiling } from './profiler.js';
@@ -57,7 +58,9 @@ const app = express();
 // The demo's defaults, except the cap on streams per instance (10 000 by default),
 // which the parent raises above the largest storm plus the fan-out's joiners.
 const maxConnections = process.env.BENCH_MAX_CONNECTIONS ? Number(process.env.BENCH_MAX_CONNECTIONS) : undefined;
-const router = userCounterMiddleware({ maxConnections });
+// `--counter-options '{"heartbeatMs":0}'` tries other settings without editing code.
+const extraOptions = JSON.parse(process.env.BENCH_COUNTER_OPTIONS ?? '{}') as Options;
+const router = userCounterMiddleware({ maxConnections, ...extraOptions });
 app.use(router);
 app.get('/', (req, res) => {
   res.type('html').send(`<img src="/online.png" alt="Users online"> (${req.app.locals.userCount} now)`);
