@@ -60,7 +60,8 @@ export class MultipartWriter {
 
   /** Show `frame` now, or as soon as the viewer has taken what is waiting. */
   send = (frame: Frame): void => {
-    if (this.finished) return;
+    // A joining viewer already shows the frame that the next broadcast may bring.
+    if (this.finished || frame === this.latest) return;
     const previous = this.latest;
     this.latest = frame;
     if (this.blocked) {

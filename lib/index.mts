@@ -1,0 +1,23 @@
+// The ES module entry re-exports the CommonJS build: one copy of the code, so an app that
+// loads the package both ways still has one of everything (no dual-package hazard).
+export {
+  userCounterMiddleware,
+  MemoryCountStore,
+  RedisCountStore,
+  OptionsError,
+} from './index.js';
+export type {
+  UserCounterRouter,
+  RedisCountStoreOptions,
+  RedisSendCommand,
+  RedisSubscribe,
+  RedisUnsubscribe,
+  CountStore,
+  CountStoreEvents,
+  Logger,
+  NodeCanvasModule,
+  Options,
+  RenderFunction,
+  UserCounter,
+  UserCounterEvents,
+} from './index.js';
