@@ -67,7 +67,11 @@ export class FrameBroadcaster {
   constructor(private readonly settings: BroadcasterSettings) {
     this.bus = createIsolatedEmitter<BusEvents>((error) => settings.report(toError(error)));
     const { renderSync } = settings.renderer;
-    if (renderSync) this.current = this.remember(0, renderSync(0));
+    if (renderSync) {
+      // At once, so that the first viewer gets its exact frame (and a broken drawing throws here).
+      this.current = this.remember(0, renderSync(0));
+      this.remember(1, renderSync(1));
+    }
     this.countChanged();
   }
 
