@@ -133,11 +133,15 @@ describe('close()', () => {
     const reader = await open(app.url);
     await reader.waitForFrames(1, 10_000);
     // Frames of ~1 MB until the paused socket's buffers are full.
+    // (Each change is held until the reader sees it: a change undone within the settle time is never sent.)
     for (let i = 0; i < 6; i++) {
+      const seen = reader.frames.length;
       const extra = await open(app.url);
       await eventually(() => app.counter.count === 3, 'count 3');
+      await reader.waitForFrames(seen + 1, 10_000);
       extra.close();
       await eventually(() => app.counter.count === 2, 'count 2');
+      await reader.waitForFrames(seen + 2, 10_000);
     }
     const started = Date.now();
     await app.counter.close();
