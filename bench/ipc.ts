@@ -162,3 +162,21 @@ export function rssBytes(pid: number): number {
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
   return Number(kb) * 1024;
 }
+
+/**
+ * The kernel's TCP counters for this network namespace (all processes, since boot):
+ * `ListenOverflows` counts handshakes dropped because a listen queue was full (the
+ * server did not accept fast enough), `TCPSynRetrans` SYNs sent again after such a drop.
+ */
+export function tcpCounters(): { listenOverflows: number; synRetransmits: number } {
+  try {
+    const [names, values] = readFileSync('/proc/net/netstat', 'latin1')
+      .split('\n')
+      .filter((line) => line.startsWith('TcpExt:'))
+      .map((line) => line.split(/\s+/));
+    const get = (name: string) => Number(values[names.indexOf(name)] ?? NaN);
+    return { listenOverflows: get('ListenOverflows'), synRetransmits: get('TCPSynRetrans') };
+  } catch {
+    return { listenOverflows: NaN, synRetransmits: NaN };
+  }
+}

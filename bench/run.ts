@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createCanvasRenderer } from '../lib/frame-renderer.js';
 import { MultipartFormat } from '../lib/multipart-format.js';
 import { resolveOptions } from '../lib/options.js';
-import { Child, cpuSeconds, now, rssBytes, sleep } from './ipc.js';
+import { Child, cpuSeconds, now, rssBytes, sleep, tcpCounters } from './ipc.js';
 import type { Message } from './ipc.js';
 import { formatProfileSummary, summariseProfile } from './profile-summary.js';
 import type { ProfileSummary } from './profile-summary.js';
@@ -299,6 +299,9 @@ interface StormResult {
   /** Distinct frames any viewer received. */
   framesSeen: number;
   loopDelayMaxMs: number | null;
+  /** Handshakes the kernel dropped because the listen queue was full, and SYNs re-sent, during the connect phase (machine-wide counters). */
+  listenOverflows: number;
+  synRetransmits: number;
   /** Streams that ended during the storm, as the server counted them (should be 0). */
   serverDisconnects: number | null;
   perViewer: Awaited<ReturnType<Clients['stats']>>;
@@ -387,7 +390,9 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
     const clientCpuBefore = clients.cpuSeconds();
 
     const target = hashFor(n);
+    const tcpBefore = tcpCounters();
     const opened = await clients.open(port, n, target, options.settleTimeoutMs);
+    const tcpAfter = tcpCounters();
     const settledAt = await clients.waitSettled(Math.max(0, opened.startAt + options.settleTimeoutMs - now()));
     const cpuAfter = cpuSeconds(child.pid);
     const clientCpuAfter = clients.cpuSeconds();
@@ -421,6 +426,8 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
       writtenKBPerViewer: before && after ? round(((after.writtenBytes as number) - (before.writtenBytes as number)) / n / 1024, 2) : null,
       framesSeen: perViewer.framesSeen,
       loopDelayMaxMs: after ? round(after.loopDelayMaxMs as number) : null,
+      listenOverflows: tcpAfter.listenOverflows - tcpBefore.listenOverflows,
+      synRetransmits: tcpAfter.synRetransmits - tcpBefore.synRetransmits,
       serverDisconnects: before && after ? (after.disconnects as number) - (before.disconnects as number) : null,
       perViewer,
     };
@@ -605,13 +612,13 @@ function fmt(value: number | null | undefined, digits = 0): string {
 }
 
 const STORM_HEADER =
-  '| server | N | connected | connect ms (p50/p99 per viewer) | settle ms | changes/viewer mean (max) | max changes in 1 s | keep-alives mean | KB/viewer mean (max) | writes/viewer | CPU s (clients) | renders | frames seen | RSS at settle MB | loop delay max ms |';
-const STORM_RULE = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
+  '| server | N | connected | connect ms (p50/p99 per viewer) | listen overflows | settle ms | changes/viewer mean (max) | max changes in 1 s | keep-alives mean | KB/viewer mean (max) | writes/viewer | CPU s (clients) | renders | frames seen | RSS at settle MB | loop delay max ms |';
+const STORM_RULE = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
 
 function stormRow(r: StormResult): string {
   const v = r.perViewer;
   const dropped = r.serverDisconnects ? ` (${r.serverDisconnects} dropped)` : '';
-  return `| ${r.kind} | ${r.n} | ${r.connected}${dropped} | ${fmt(r.connectMs)} (${fmt(v.connectDelayMs.p50)}/${fmt(v.connectDelayMs.p99)}) | ${fmt(r.settleMs)}${r.settleMs === null ? ` (${r.holding} hold N)` : ''} | ${fmt(v.changes.mean, 2)} (${fmt(v.changes.max)}) | ${fmt(v.maxChangesPerSecond.max)} | ${fmt(v.keepAlives.mean, 2)} | ${fmt(v.bytes.mean / 1024, 2)} (${fmt(v.bytes.max / 1024, 2)}) | ${fmt(r.writesPerViewer, 2)} | ${fmt(r.cpuSeconds, 2)} (${fmt(r.clientCpuSeconds, 2)}) | ${fmt(r.renders)} | ${r.framesSeen} | ${fmt(r.rssAtSettleMB)} | ${fmt(r.loopDelayMaxMs)} |`;
+  return `| ${r.kind} | ${r.n} | ${r.connected}${dropped} | ${fmt(r.connectMs)} (${fmt(v.connectDelayMs.p50)}/${fmt(v.connectDelayMs.p99)}) | ${fmt(r.listenOverflows)} | ${fmt(r.settleMs)}${r.settleMs === null ? ` (${r.holding} hold N)` : ''} | ${fmt(v.changes.mean, 2)} (${fmt(v.changes.max)}) | ${fmt(v.maxChangesPerSecond.max)} | ${fmt(v.keepAlives.mean, 2)} | ${fmt(v.bytes.mean / 1024, 2)} (${fmt(v.bytes.max / 1024, 2)}) | ${fmt(r.writesPerViewer, 2)} | ${fmt(r.cpuSeconds, 2)} (${fmt(r.clientCpuSeconds, 2)}) | ${fmt(r.renders)} | ${r.framesSeen} | ${fmt(r.rssAtSettleMB)} | ${fmt(r.loopDelayMaxMs)} |`;
 }
 
 function fanoutRow(f: FanoutResult): string {
