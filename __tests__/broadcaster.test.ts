@@ -36,7 +36,7 @@ function setup(initial = 0) {
 
 /** Subscribe `n` idle streams (the window grows with them). */
 function subscribe(broadcaster: FrameBroadcaster, n: number): void {
-  const idle: BusSubscriber = { send: () => undefined, tick: () => undefined };
+  const idle: BusSubscriber = { send: () => undefined, tick: () => false };
   for (let i = 0; i < n; i++) broadcaster.subscribe({ ...idle });
 }
 
@@ -103,6 +103,29 @@ test('with 10 000 streams open, continuous churn is broadcast at most about once
   expect(during).toBeGreaterThanOrEqual(8);
   expect(during).toBeLessThanOrEqual(12);
   expect(broadcast.at(-1)).toBe(2000);
+  broadcaster.close();
+});
+
+test('a join storm of 1000 over 2 s: about one broadcast a second while it lasts, and the final count at once when it stops', async () => {
+  const { broadcaster, set, broadcast } = setup();
+  subscribe(broadcaster, 100);
+  await jest.advanceTimersByTimeAsync(2000);
+  const before = broadcast.length;
+  const times: number[] = [];
+  broadcaster.bus.on('frame', () => times.push(Date.now()));
+  const start = Date.now();
+  for (let n = 1; n <= 1000; n++) {
+    set(n);
+    await jest.advanceTimersByTimeAsync(2);
+  }
+  const lastJoin = Date.now();
+  await jest.advanceTimersByTimeAsync(1000);
+  expect(broadcast.at(-1)).toBe(1000);
+  // One early (the change held 60 ms), one a second while joins keep coming, one after they stop.
+  expect(broadcast.length - before).toBeLessThanOrEqual(4);
+  for (let i = 1; i < times.length - 1; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(1000);
+  expect(times[0] - start).toBeLessThanOrEqual(100);
+  expect(times.at(-1)! - lastJoin).toBeLessThanOrEqual(100);
   broadcaster.close();
 });
 

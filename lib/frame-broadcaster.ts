@@ -2,19 +2,18 @@ import type { Emitter } from 'mitt';
 import { createIsolatedEmitter, toError } from './events.js';
 import type { Frame, MultipartFormat } from './multipart-format.js';
 import type { FrameRenderer } from './frame-renderer.js';
+import { StreamTicker } from './stream-ticker.js';
+import type { TickedStream } from './stream-ticker.js';
 
 /** What travels on the bus to every stream. */
 export type BusEvents = {
   /** A new frame for every stream. */
   frame: Frame;
-  /** The shared clock: keep-alives, heartbeats and stall checks (`Date.now()`). */
-  tick: number;
 };
 
-/** A stream as the broadcaster sees it. */
-export interface BusSubscriber {
+/** A stream as the broadcaster sees it: frames from the bus, periodic duties from the ticker. */
+export interface BusSubscriber extends TickedStream {
   send(frame: Frame): void;
-  tick(now: number): void;
 }
 
 export interface BroadcasterSettings {
@@ -35,16 +34,19 @@ const CACHED_FRAMES = 64;
  * flash one up or down.
  */
 const SETTLE_MS = 60;
-/** A broadcast costs O(streams): wait this long per open stream between two... */
+/** A broadcast costs O(streams): after one, wait this long per open stream... */
 const WINDOW_MS_PER_STREAM = 0.1;
 /** ...but never more than this, so a huge audience still sees a change within a second. */
 const MAX_WINDOW_MS = 1000;
+/** While changes keep coming (a join storm), viewers get at most one frame this often. */
+const STORM_WINDOW_MS = 1000;
 
 /**
  * From count changes to frames on the bus. Renders are coalesced and rate-limited:
- * one render at a time, always of the newest count, a change shown once it has held
- * for SETTLE_MS, and at most one broadcast per window, which grows with the number of
- * open streams. Each count is rendered once
+ * one render at a time, always of the newest count. A change is shown once it has held
+ * for SETTLE_MS and the window since the last broadcast (growing with the audience) has
+ * passed; while changes keep coming, at most once per STORM_WINDOW_MS, and at once when
+ * they stop. Each count is rendered once
  * while cached; one Buffer per frame is shared by every stream.
  */
 export class FrameBroadcaster {
@@ -59,13 +61,14 @@ export class FrameBroadcaster {
   private closed = false;
   private failedCount: number | undefined;
   private readonly failedNeighbours = new Set<number>();
-  private subscribers = 0;
-  private tickTimer: NodeJS.Timeout | undefined;
+  private lastChangeAt = -Infinity;
+  private readonly ticker: StreamTicker;
   private sleepTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
 
   constructor(private readonly settings: BroadcasterSettings) {
     this.bus = createIsolatedEmitter<BusEvents>((error) => settings.report(toError(error)));
+    this.ticker = new StreamTicker(settings.tickMs);
     const { renderSync } = settings.renderer;
     if (renderSync) {
       // At once, so that the first viewer gets its exact frame (and a broken drawing throws here).
@@ -82,32 +85,27 @@ export class FrameBroadcaster {
 
   /** Call whenever the count may have changed. */
   countChanged(): void {
+    this.lastChangeAt = Date.now();
     this.failedCount = undefined;
     this.failedNeighbours.clear();
     if (!this.running && !this.closed) void this.run();
   }
 
   subscribe(subscriber: BusSubscriber): void {
+    if (this.closed) return;
     this.bus.on('frame', subscriber.send);
-    this.bus.on('tick', subscriber.tick);
-    this.subscribers += 1;
-    if (!this.tickTimer && !this.closed) {
-      this.tickTimer = setInterval(() => this.bus.emit('tick', Date.now()), this.settings.tickMs);
-      this.tickTimer.unref();
-    }
+    this.ticker.add(subscriber);
   }
 
   unsubscribe(subscriber: BusSubscriber): void {
     this.bus.off('frame', subscriber.send);
-    this.bus.off('tick', subscriber.tick);
-    this.subscribers -= 1;
-    if (this.subscribers === 0) this.stopTicking();
+    this.ticker.remove(subscriber);
   }
 
   /** Stop rendering and ticking. */
   close(): void {
     this.closed = true;
-    this.stopTicking();
+    this.ticker.stop();
     clearTimeout(this.sleepTimer);
     this.wake?.();
   }
@@ -118,9 +116,14 @@ export class FrameBroadcaster {
       while (!this.closed) {
         const count = this.settings.readCount();
         if (count !== this.current?.count && count !== this.failedCount) {
-          this.changedAt ??= Date.now();
-          const due = Math.max(this.lastBroadcastAt + this.window(), this.changedAt + SETTLE_MS);
-          const wait = due - Date.now();
+          const now = Date.now();
+          this.changedAt ??= now;
+          const held = this.changedAt + SETTLE_MS;
+          // Changes have stopped: show the result as soon as the window allows.
+          const whenQuiet = Math.max(this.lastBroadcastAt + this.window(), this.lastChangeAt + SETTLE_MS, held);
+          // Changes keep coming: show where the count is, once per storm window.
+          const duringStorm = Math.max(this.lastBroadcastAt + STORM_WINDOW_MS, held);
+          const wait = Math.min(whenQuiet, duringStorm) - now;
           if (wait > 0) {
             await this.sleep(wait);
           } else {
@@ -181,7 +184,7 @@ export class FrameBroadcaster {
   }
 
   private window(): number {
-    return Math.min(MAX_WINDOW_MS, this.subscribers * WINDOW_MS_PER_STREAM);
+    return Math.min(MAX_WINDOW_MS, this.ticker.size * WINDOW_MS_PER_STREAM);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -190,10 +193,5 @@ export class FrameBroadcaster {
       this.sleepTimer = setTimeout(resolve, ms);
       this.sleepTimer.unref();
     });
-  }
-
-  private stopTicking(): void {
-    clearInterval(this.tickTimer);
-    this.tickTimer = undefined;
   }
 }

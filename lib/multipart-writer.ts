@@ -17,6 +17,18 @@ export interface WriterSettings {
   readonly maxStreamMs: number;
 }
 
+const WRITER = Symbol('MultipartWriter');
+type WithWriter = ServerResponse & { [WRITER]?: MultipartWriter };
+
+// One listener function for every stream (the writer hangs on the response), so that
+// ten thousand streams do not cost ten thousand closures each.
+function onResponseDrain(this: WithWriter): void {
+  this[WRITER]?.drained();
+}
+function onResponseClose(this: WithWriter): void {
+  this[WRITER]?.closed();
+}
+
 /**
  * Writes one viewer's `multipart/x-mixed-replace` stream: the first frame, every
  * newer frame, keep-alive re-sends, heartbeat bytes, and the close-delimiter.
@@ -43,7 +55,8 @@ export class MultipartWriter {
     private readonly settings: WriterSettings,
     private readonly onEnd: () => void,
   ) {
-    response.once('close', this.finish);
+    (response as WithWriter)[WRITER] = this;
+    response.once('close', onResponseClose);
   }
 
   /** Whether the stream has ended. */
@@ -54,7 +67,7 @@ export class MultipartWriter {
   /** Write the stream's first bytes and, when there is one, its first frame. */
   start(first: Frame | undefined): void {
     this.write(this.settings.format.preamble);
-    this.response.on('drain', this.onDrain);
+    this.response.on('drain', onResponseDrain);
     if (first) this.send(first);
   }
 
@@ -77,24 +90,27 @@ export class MultipartWriter {
   };
 
   /**
-   * Called on the counter's shared tick: reap a stalled viewer, re-send the latest
-   * frame when the keep-alive is due, else send the next heartbeat byte. Heartbeat
-   * bytes are the next frame's own first bytes (every frame of one size starts with
-   * the same PNG header), so they cost nothing to display; when they run out, the
-   * frame is completed early, which is a keep-alive re-send.
+   * Called on the counter's shared tick: reap a stalled viewer, end the stream after
+   * `maxStreamMs`, and, when `mayWrite`, re-send the latest frame if the keep-alive is
+   * due, else send the next heartbeat byte. Heartbeat bytes are the next frame's own
+   * first bytes (every frame of one size starts with the same PNG header), so they cost
+   * nothing to display; when they run out, the frame is completed early, which is a
+   * keep-alive re-send. The broadcaster hands out `mayWrite` within a budget of writes
+   * per second, so these duties slow down for a huge audience instead of swamping it.
+   * Returns whether it wrote.
    */
-  tick = (now: number): void => {
-    if (this.finished) return;
+  tick(now: number, mayWrite: boolean): boolean {
+    if (this.finished) return false;
     if (this.blocked) {
       this.checkStall(now);
-      return;
+      return false;
     }
     if (this.settings.maxStreamMs > 0 && now - this.openedAt >= this.settings.maxStreamMs) {
       this.end();
-      return;
+      return true;
     }
     const frame = this.latest;
-    if (!frame) return;
+    if (!frame || !mayWrite) return false;
     // Half a tick of slack: a timer that fires a millisecond early must not skip a whole tick.
     const { keepAliveMs, heartbeatMs, tickMs } = this.settings;
     const keepAliveDue = keepAliveMs > 0 && now - this.lastFrameAt >= keepAliveMs - tickMs / 2;
@@ -104,8 +120,11 @@ export class MultipartWriter {
     } else if (heartbeatDue) {
       this.write(frame.png.subarray(this.aheadBytes, this.aheadBytes + 1));
       this.aheadBytes += 1;
+    } else {
+      return false;
     }
-  };
+    return true;
+  }
 
   /**
    * End the stream from the server: complete the current part with the latest frame
@@ -142,13 +161,14 @@ export class MultipartWriter {
     }
   }
 
-  private onDrain = (): void => {
+  /** The socket took what was waiting (the response's `drain`). */
+  drained(): void {
     this.blocked = false;
     if (this.frameWaiting && this.latest && !this.finished) {
       this.frameWaiting = false;
       this.writeFrame(this.latest);
     }
-  };
+  }
 
   private checkStall(now: number): void {
     const waiting = this.response.writableLength;
@@ -157,14 +177,20 @@ export class MultipartWriter {
     if (now - this.lastProgressAt >= this.settings.stallTimeoutMs) this.destroy();
   }
 
-  private finish = (): void => {
+  /** The response closed (the viewer left, the socket broke, or the stream was ended). */
+  closed(): void {
+    this.finish();
+  }
+
+  private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.response.off('drain', this.onDrain);
-    this.response.off('close', this.finish);
+    this.response.off('drain', onResponseDrain);
+    this.response.off('close', onResponseClose);
+    delete (this.response as WithWriter)[WRITER];
     this.latest = undefined;
     this.onEnd();
-  };
+  }
 }
 
 function sharesPrefix(a: Frame, b: Frame, length: number): boolean {

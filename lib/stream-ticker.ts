@@ -1,0 +1,80 @@
+/** A stream as the ticker sees it: see `MultipartWriter.tick`. */
+export interface TickedStream {
+  /** Do what is due; write only when `mayWrite`. Returns whether it wrote. */
+  tick(now: number, mayWrite: boolean): boolean;
+}
+
+/**
+ * Periodic writes (heartbeat bytes, keep-alive re-sends) across every stream, at most
+ * this many a second in all: each write costs a system call, and a 1-byte heartbeat to
+ * ten thousand streams three times a second would take a core by itself. Past the
+ * budget the period per stream grows with the audience (2000 streams: the configured
+ * pace; 10 000: every 5 s).
+ */
+export const PERIODIC_WRITES_PER_SECOND = 2000;
+
+/**
+ * The one timer behind every stream's periodic duties. Each tick visits every stream
+ * (stall checks and `maxStreamMs` cost no write), starting where the last tick's write
+ * budget ran out, so that no stream is starved.
+ */
+export class StreamTicker {
+  private readonly streams: TickedStream[] = [];
+  private readonly slots = new Map<TickedStream, number>();
+  private cursor = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly writesPerTick: number;
+
+  constructor(private readonly tickMs: number) {
+    this.writesPerTick = Math.max(1, Math.floor((PERIODIC_WRITES_PER_SECOND * tickMs) / 1000));
+  }
+
+  get size(): number {
+    return this.streams.length;
+  }
+
+  add(stream: TickedStream): void {
+    if (this.slots.has(stream)) return;
+    this.slots.set(stream, this.streams.length);
+    this.streams.push(stream);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.tick(Date.now()), this.tickMs);
+      this.timer.unref();
+    }
+  }
+
+  /** O(1): the last stream takes the leaving one's slot. */
+  remove(stream: TickedStream): void {
+    const slot = this.slots.get(stream);
+    if (slot === undefined) return;
+    this.slots.delete(stream);
+    const last = this.streams.pop()!;
+    if (last !== stream) {
+      this.streams[slot] = last;
+      this.slots.set(last, slot);
+    }
+    if (this.streams.length === 0) this.stop();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One round; public for tests with fake clocks. */
+  tick(now: number): void {
+    // A copy: a stream may end (and leave) while it is visited.
+    const streams = this.streams.slice();
+    const count = streams.length;
+    let budget = this.writesPerTick;
+    let next = this.cursor;
+    for (let i = 0; i < count; i++) {
+      const index = (this.cursor + i) % count;
+      if (streams[index].tick(now, budget > 0) && budget > 0) {
+        budget -= 1;
+        next = index + 1;
+      }
+    }
+    this.cursor = count === 0 ? 0 : next % Math.max(1, this.streams.length);
+  }
+}
