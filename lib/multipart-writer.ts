@@ -101,13 +101,14 @@ export class MultipartWriter {
    */
   tick(now: number, mayWrite: boolean): boolean {
     if (this.finished) return false;
-    if (this.blocked) {
-      this.checkStall(now);
-      return false;
-    }
+    // Also for a viewer that is behind: the end is queued after what it has not read yet.
     if (this.settings.maxStreamMs > 0 && now - this.openedAt >= this.settings.maxStreamMs) {
       this.end();
       return true;
+    }
+    if (this.blocked) {
+      this.checkStall(now);
+      return false;
     }
     const frame = this.latest;
     if (!frame || !mayWrite) return false;
