@@ -10,9 +10,19 @@ import type { CountStore, CountStoreEvents, Logger } from './types.js';
 
 /** How soon after one script call the next may start: bounds calls per second, whatever the audience. */
 const MIN_SYNC_SPACING_MS = 50;
+/** What the other live instances hold in one room. */
+interface OthersInRoom {
+  /** Their streams without a viewer. */
+  readonly anonymous: number;
+  /** Their viewers that this instance did not hold when it last wrote its set. */
+  readonly only: number;
+  /** Viewers both this instance (as written) and another hold: counted here only once this one's streams are gone. */
+  readonly shared: readonly string[];
+}
 interface ScriptReply {
-  readonly others: Map<string, number>;
-  readonly othersTotal: number;
+  /** The whole viewer set must be written again (Redis lost this instance). */
+  readonly resend: boolean;
+  readonly others: Map<string, OthersInRoom>;
 }
 
 /**
@@ -25,9 +35,16 @@ interface ScriptReply {
  * shutdown. `count()` is this instance's own count, known at once, plus the other
  * instances' totals as last read. While Redis is unreachable, streams keep working on
  * the local count; the others' totals are kept for `ttlMs` after the last good read.
+ *
+ * Viewers (`increment(room, viewer)`): each instance keeps a set of its viewers per room in
+ * Redis, changed by deltas (the whole set only after Redis lost it), and the script counts
+ * the union over live instances, so a viewer with tabs on two instances counts once.
+ * Between two script calls a viewer who joins here while another instance already holds it
+ * may count twice; the next call (within `MIN_SYNC_SPACING_MS` plus a round trip) corrects it.
  */
 export class RedisCountStore implements CountStore {
   readonly events: Emitter<CountStoreEvents>;
+  readonly countsViewers = true;
   /** This instance's name in Redis. */
   readonly instanceId: string;
   readonly prefix: string;
@@ -37,13 +54,28 @@ export class RedisCountStore implements CountStore {
   private readonly sendCommand: RedisSendCommand;
   private readonly subscribeFn: RedisSubscribe | undefined;
   private readonly logger: Logger;
-  private readonly keys: { instances: string; own: string; instancePrefix: string; channel: string };
+  private readonly keys: {
+    instances: string;
+    own: string;
+    instancePrefix: string;
+    channel: string;
+    ownViewers: string;
+    viewerPrefix: string;
+  };
 
+  /** This instance's streams without a viewer, per room. */
   private readonly local = new Map<string, number>();
-  private localTotal = 0;
-  private others = new Map<string, number>();
-  private othersTotal = 0;
+  /** This instance's viewers per room, each with its number of streams. */
+  private readonly localViewers = new Map<string, Map<string, number>>();
+  /** Viewer-set members joined or left since the last script call was sent. */
+  private readonly added = new Set<string>();
+  private readonly removed = new Set<string>();
+  /** Send the whole viewer set next time (first call, after a failed call, after Redis lost it). */
+  private resendViewers = true;
+  private others = new Map<string, OthersInRoom>();
   private othersReadAt = 0;
+  /** The total over rooms, or undefined when it must be summed again. */
+  private total: number | undefined = 0;
 
   private initializing: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -74,6 +106,8 @@ export class RedisCountStore implements CountStore {
       own: `${tag}:instance:${this.instanceId}`,
       instancePrefix: `${tag}:instance:`,
       channel: `${tag}:changed`,
+      ownViewers: `${tag}:viewers:${this.instanceId}`,
+      viewerPrefix: `${tag}:viewers:`,
     };
     this.events = createStoreEvents<CountStoreEvents>();
   }
@@ -84,30 +118,67 @@ export class RedisCountStore implements CountStore {
     return this.initializing;
   }
 
-  increment(room: string): void {
+  increment(room: string, viewer?: string): void {
     if (this.closing) return;
-    this.local.set(room, (this.local.get(room) ?? 0) + 1);
-    this.localTotal += 1;
-    this.events.emit('change', { room });
+    const before = this.count(room);
+    if (viewer === undefined) {
+      this.local.set(room, (this.local.get(room) ?? 0) + 1);
+    } else {
+      let viewers = this.localViewers.get(room);
+      if (!viewers) this.localViewers.set(room, (viewers = new Map()));
+      const held = viewers.get(viewer) ?? 0;
+      viewers.set(viewer, held + 1);
+      // Another stream of a viewer already here changes nothing to write.
+      if (held > 0) return;
+      this.viewerSetChanged(member(viewer, room), this.removed, this.added);
+    }
+    this.changed(room, before);
     // Without the middleware nobody else calls init(), and the heartbeat must run.
     if (this.initializing) this.requestSync();
     else void this.init();
   }
 
-  decrement(room: string): void {
+  decrement(room: string, viewer?: string): void {
     if (this.closing) return;
-    const count = this.local.get(room) ?? 0;
-    if (count === 0) return;
-    if (count === 1) this.local.delete(room);
-    else this.local.set(room, count - 1);
-    this.localTotal -= 1;
-    this.events.emit('change', { room });
+    const before = this.count(room);
+    if (viewer === undefined) {
+      const count = this.local.get(room) ?? 0;
+      if (count === 0) return;
+      if (count === 1) this.local.delete(room);
+      else this.local.set(room, count - 1);
+    } else {
+      const viewers = this.localViewers.get(room);
+      const held = viewers?.get(viewer) ?? 0;
+      if (held === 0) return;
+      if (held > 1) {
+        viewers!.set(viewer, held - 1);
+        return;
+      }
+      viewers!.delete(viewer);
+      if (viewers!.size === 0) this.localViewers.delete(room);
+      this.viewerSetChanged(member(viewer, room), this.added, this.removed);
+    }
+    this.changed(room, before);
     this.requestSync();
   }
 
   count(room?: string): number {
-    if (room === undefined) return this.othersTotal + this.localTotal;
-    return (this.others.get(room) ?? 0) + (this.local.get(room) ?? 0);
+    if (room === undefined) {
+      this.total ??= [...this.rooms()].reduce((sum, name) => sum + this.count(name), 0);
+      return this.total;
+    }
+    const mine = this.localViewers.get(room);
+    let count = (this.local.get(room) ?? 0) + (mine?.size ?? 0);
+    const others = this.others.get(room);
+    if (others) {
+      count += others.anonymous + others.only;
+      for (const viewer of others.shared) if (!mine?.has(viewer)) count += 1;
+    }
+    return count;
+  }
+
+  rooms(): Set<string> {
+    return new Set([...this.local.keys(), ...this.localViewers.keys(), ...this.others.keys()]);
   }
 
   /**
@@ -193,12 +264,22 @@ export class RedisCountStore implements CountStore {
     const seq = ++this.sent;
     const counts: string[] = [];
     for (const [room, count] of this.local) counts.push(room, String(count));
-    const call = this.callScript('sync', counts);
+    const full = this.resendViewers;
+    this.resendViewers = false;
+    const adds = full ? this.viewerMembers() : [...this.added];
+    const removes = full ? [] : [...this.removed];
+    this.added.clear();
+    this.removed.clear();
+    const call = this.callScript('sync', counts, full ? 'full' : 'delta', adds, removes);
     // A late answer (after the timeout) is still applied when nothing newer has been.
     call.then((reply) => this.applyReply(seq, reply), () => undefined);
     this.syncing = this.withTimeout(call).then(
       () => this.recovered(),
-      (error) => this.failed(error),
+      (error) => {
+        // Whether the deltas landed is unknown: the next call writes the whole set.
+        this.resendViewers = true;
+        this.failed(error);
+      },
     ).finally(() => {
       this.syncing = undefined;
       if (this.beatMissed) {
@@ -216,20 +297,44 @@ export class RedisCountStore implements CountStore {
     if (seq <= this.applied || this.closing) return;
     this.applied = seq;
     this.othersReadAt = Date.now();
-    this.replaceOthers(reply.others, reply.othersTotal);
+    if (reply.resend) {
+      this.resendViewers = true;
+      this.requestSync();
+    }
+    this.replaceOthers(reply.others);
   }
 
   private forgetOthers(): void {
-    this.replaceOthers(new Map(), 0);
+    this.replaceOthers(new Map());
   }
 
-  private replaceOthers(others: Map<string, number>, othersTotal: number): void {
-    const previous = this.others;
+  private replaceOthers(others: Map<string, OthersInRoom>): void {
+    const rooms = new Set([...this.others.keys(), ...others.keys()]);
+    const before = new Map([...rooms].map((room) => [room, this.count(room)]));
     this.others = others;
-    this.othersTotal = othersTotal;
-    for (const room of new Set([...previous.keys(), ...others.keys()])) {
-      if ((previous.get(room) ?? 0) !== (others.get(room) ?? 0)) this.events.emit('change', { room });
+    this.total = undefined;
+    for (const room of rooms) {
+      if (before.get(room) !== this.count(room)) this.events.emit('change', { room });
     }
+  }
+
+  /** A room's count may have changed from `before`: keep the total and say so. */
+  private changed(room: string, before: number): void {
+    const after = this.count(room);
+    if (after === before) return;
+    if (this.total !== undefined) this.total += after - before;
+    this.events.emit('change', { room });
+  }
+
+  /** A viewer-set member appeared (or went): undo the opposite pending change, or record this one. */
+  private viewerSetChanged(entry: string, opposite: Set<string>, pending: Set<string>): void {
+    if (!opposite.delete(entry)) pending.add(entry);
+  }
+
+  private viewerMembers(): string[] {
+    const members: string[] = [];
+    for (const [room, viewers] of this.localViewers) for (const viewer of viewers.keys()) members.push(member(viewer, room));
+    return members;
   }
 
   private recovered(): void {
@@ -248,19 +353,29 @@ export class RedisCountStore implements CountStore {
     this.events.emit('error', new Error(message, { cause: error }));
   }
 
-  private async callScript(mode: 'sync' | 'retract', counts: string[]): Promise<ScriptReply> {
-    const { instances, own, instancePrefix, channel } = this.keys;
-    const args = [instances, own, this.instanceId, String(this.ttlMs), instancePrefix, channel, mode, ...counts];
-    return parseReply(await this.evalScript(SYNC_SCRIPT, args));
+  private async callScript(
+    mode: 'sync' | 'retract',
+    counts: string[],
+    viewerMode: 'full' | 'delta' = 'delta',
+    adds: string[] = [],
+    removes: string[] = [],
+  ): Promise<ScriptReply> {
+    const { instances, own, ownViewers, instancePrefix, viewerPrefix, channel } = this.keys;
+    const keys = [instances, own, ownViewers];
+    const args = [
+      this.instanceId, String(this.ttlMs), instancePrefix, channel, mode, viewerPrefix, viewerMode,
+      String(counts.length), ...counts, String(adds.length), ...adds, ...removes,
+    ];
+    return parseReply(await this.evalScript(SYNC_SCRIPT, keys, args));
   }
 
-  private async evalScript(script: RedisScript, keysAndArgs: string[]): Promise<unknown> {
+  private async evalScript(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
     try {
-      return await this.sendCommand('EVALSHA', script.sha1, '2', ...keysAndArgs);
+      return await this.sendCommand('EVALSHA', script.sha1, String(keys.length), ...keys, ...args);
     } catch (error) {
       // Redis forgets scripts on restart and SCRIPT FLUSH; EVAL loads it again.
       if (!/NOSCRIPT/i.test(toError(error).message)) throw error;
-      return this.sendCommand('EVAL', script.source, '2', ...keysAndArgs);
+      return this.sendCommand('EVAL', script.source, String(keys.length), ...keys, ...args);
     }
   }
 
@@ -290,7 +405,7 @@ export class RedisCountStore implements CountStore {
     this.syncTimer = undefined;
     // A sync still in flight must not land after the retraction and bring this instance back.
     await this.syncing;
-    const hadCounts = this.local.size > 0;
+    const hadCounts = this.local.size > 0 || this.localViewers.size > 0;
     try {
       if (this.sent > 0 || hadCounts) await this.withTimeout(this.callScript('retract', []));
     } catch (error) {
@@ -298,20 +413,34 @@ export class RedisCountStore implements CountStore {
       this.failed(error);
     }
     await this.stopSubscription();
-    const rooms = new Set([...this.local.keys(), ...this.others.keys()]);
+    const rooms = this.rooms();
     this.local.clear();
-    this.localTotal = 0;
+    this.localViewers.clear();
     this.others = new Map();
-    this.othersTotal = 0;
+    this.total = 0;
     for (const room of rooms) this.events.emit('change', { room });
   }
 }
 
+/** A viewer-set member: the viewer's length first, so any viewer and room can be split apart again. */
+function member(viewer: string, room: string): string {
+  // Lua counts bytes.
+  return `${Buffer.byteLength(viewer)}:${viewer}${room}`;
+}
+
 function parseReply(reply: unknown): ScriptReply {
-  if (!Array.isArray(reply) || reply.length < 2 || reply.length % 2 !== 0) {
-    throw new Error(`unexpected reply from the RedisCountStore script: ${JSON.stringify(reply)}`);
+  const unexpected = () => new Error(`unexpected reply from the RedisCountStore script: ${JSON.stringify(reply)}`);
+  if (!Array.isArray(reply) || reply.length < 2) throw unexpected();
+  const others = new Map<string, OthersInRoom>();
+  let i = 2;
+  while (i < reply.length) {
+    if (i + 4 > reply.length) throw unexpected();
+    const room = String(reply[i]);
+    const sharedCount = Number(reply[i + 3]);
+    const shared = reply.slice(i + 4, i + 4 + sharedCount).map(String);
+    if (shared.length !== sharedCount) throw unexpected();
+    others.set(room, { anonymous: Number(reply[i + 1]), only: Number(reply[i + 2]), shared });
+    i += 4 + sharedCount;
   }
-  const others = new Map<string, number>();
-  for (let i = 2; i < reply.length; i += 2) others.set(String(reply[i]), Number(reply[i + 1]));
-  return { others, othersTotal: Number(reply[1]) };
+  return { resend: Number(reply[1]) === 1, others };
 }

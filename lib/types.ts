@@ -15,17 +15,31 @@ import type { Emitter } from 'mitt';
  *   middleware re-reads `count()`), and `error` for a failure the store survived.
  *
  * Rooms: every count belongs to a room (a page). The middleware uses the room `''`
- * until per-page counting is configured; a store must keep rooms apart.
+ * unless the `room` option names another; a store must keep rooms apart.
+ *
+ * Viewers: `increment` and `decrement` may name the viewer a stream belongs to (the
+ * `identify` option; the middleware passes a SHA-256 digest, never the raw identity).
+ * Streams of one viewer in one room count once while at least one is open, on every
+ * instance sharing the store: `count(room)` is the number of streams without a viewer
+ * plus the number of distinct viewers. A store that ignores the argument counts every
+ * stream (the contract before viewers existed); it says it dedupes with `countsViewers`.
  */
 export interface CountStore {
   /** Called once by each middleware that uses the store, before the first stream. */
   init?(): void | Promise<void>;
-  /** A stream opened on this instance in `room`. */
-  increment(room: string): void;
-  /** A stream in `room` on this instance ended. Never called more often than `increment`. */
-  decrement(room: string): void;
+  /** A stream opened on this instance in `room`, of `viewer` when given. */
+  increment(room: string, viewer?: string): void;
+  /**
+   * A stream in `room` on this instance ended; `viewer` is the one given to its `increment`.
+   * Never called more often than `increment` (for that room and viewer); an extra call changes nothing.
+   */
+  decrement(room: string, viewer?: string): void;
   /** The current total in `room`; with no room, the total over all rooms. */
   count(room?: string): number;
+  /** The rooms whose count is above 0, as far as the store knows now (every instance's, for a shared store). */
+  rooms?(): Iterable<string>;
+  /** True when streams of one `viewer` count once (see Viewers above). */
+  readonly countsViewers?: boolean;
   /** `change` when a total may have changed; `error` for a failure the store survived. */
   readonly events: Emitter<CountStoreEvents>;
   /** Retract this instance's counts and release timers. Resolves when done. */
