@@ -195,10 +195,11 @@ test('a slow viewer that keeps reading outlives stallTimeoutMs three times over,
 });
 
 // Bug (lib/multipart-writer.ts, checkStall): progress is seen only when the response's
-// writableLength shrinks, which happens only when the kernel wakes Node after freeing about
-// half of the socket's (autotuned, up to 4 MB) send buffer. A viewer reading a steady
-// ~1.3 MB/s takes longer than 300 ms to free that much, so it is destroyed although it
-// accepts bytes all the time (the issue: "destroyed ... with no bytes accepted").
+// writableLength shrinks, and Node shrinks it only when a whole write has gone to the
+// kernel. A frame is one write, so a viewer that takes bytes all the time but needs
+// longer than stallTimeoutMs for one frame (here 1.4 MB at ~1.3 MB/s, or 9 MB frames at
+// 2.6 MB/s with stallTimeoutMs 1500) is destroyed as stalled, against the issue's
+// "destroyed after stallTimeoutMs with no bytes accepted".
 test.failing('a viewer reading about 1.3 MB/s is not reaped by stallTimeoutMs 300', async () => {
   const started = await startNoiseApp({ stallTimeoutMs: 300, keepAliveMs: 250, heartbeatMs: 0 });
   const slow = await open(started.url, 'slow');

@@ -113,7 +113,7 @@ export class RawClient {
       }
       if (/chunked/i.test(this.headers['transfer-encoding'] ?? '')) this.dechunker = new Dechunker();
       const boundary = /boundary=([^;\s]+)/.exec(this.headers['content-type'] ?? '')?.[1];
-      if (boundary) this.parser = new MultipartParser(boundary, { maxParts: Infinity, maxTotalSize: Infinity });
+      if (boundary) this.parser = new MultipartParser(boundary, { maxParts: Infinity, maxTotalSize: Infinity, maxFileSize: Infinity });
       chunk = this.headBuffer.subarray(end + 4);
       this.headBuffer = undefined;
     }
