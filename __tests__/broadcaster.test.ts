@@ -176,3 +176,14 @@ test('close() stops rendering and the shared tick', async () => {
   expect(broadcast).toEqual([]);
   expect(jest.getTimerCount()).toBe(0);
 });
+
+test('a burst of leaves is dropped from the bus in one pass, leaving exactly the streams still open', async () => {
+  jest.useRealTimers();
+  const { broadcaster } = setup();
+  const streams: BusSubscriber[] = Array.from({ length: 1000 }, () => ({ send: () => undefined, tick: () => false }));
+  for (const stream of streams) broadcaster.subscribe(stream);
+  for (const stream of streams.slice(1)) broadcaster.unsubscribe(stream);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(broadcaster.bus.all.get('frame')).toEqual([streams[0].send]);
+  broadcaster.close();
+});

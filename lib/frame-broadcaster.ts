@@ -62,6 +62,8 @@ export class FrameBroadcaster {
   private failedCount: number | undefined;
   private readonly failedNeighbours = new Set<number>();
   private lastChangeAt = -Infinity;
+  private readonly departed = new Set<BusSubscriber['send']>();
+  private compaction: NodeJS.Immediate | undefined;
   private readonly ticker: StreamTicker;
   private sleepTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -97,15 +99,30 @@ export class FrameBroadcaster {
     this.ticker.add(subscriber);
   }
 
+  /**
+   * mitt's `off` searches the handler list, so ten thousand viewers leaving at once would
+   * cost O(n²): departed handlers are dropped in one pass once the current burst of
+   * leaves is over (a departed writer ignores frames meanwhile).
+   */
   unsubscribe(subscriber: BusSubscriber): void {
-    this.bus.off('frame', subscriber.send);
+    this.departed.add(subscriber.send);
     this.ticker.remove(subscriber);
+    this.compaction ??= setImmediate(() => this.dropDeparted());
+  }
+
+  private dropDeparted(): void {
+    this.compaction = undefined;
+    const handlers = this.bus.all.get('frame') as BusSubscriber['send'][] | undefined;
+    if (handlers) this.bus.all.set('frame', handlers.filter((handler) => !this.departed.has(handler)));
+    this.departed.clear();
   }
 
   /** Stop rendering and ticking. */
   close(): void {
     this.closed = true;
     this.ticker.stop();
+    if (this.compaction) clearImmediate(this.compaction);
+    this.dropDeparted();
     clearTimeout(this.sleepTimer);
     this.wake?.();
   }
