@@ -38,6 +38,8 @@ export interface Frame {
   readonly png: Buffer;
   /** The PNG followed by the delimiter and the next part's headers: what a stream writes. */
   readonly wire: Buffer;
+  /** A new stream's first bytes with this frame: the preamble and `wire`, one write. */
+  readonly opening: Buffer;
 }
 
 /** The wire format for one boundary. */
@@ -76,6 +78,7 @@ export class MultipartFormat {
     if (png.includes(this.boundaryBytes)) {
       throw new Error(`The frame for ${count} contains the multipart boundary; it was not sent.`);
     }
-    return { count, png, wire: Buffer.concat([png, this.delimiterAndHeaders]) };
+    const wire = Buffer.concat([png, this.delimiterAndHeaders]);
+    return { count, png, wire, opening: Buffer.concat([this.preamble, wire]) };
   }
 }

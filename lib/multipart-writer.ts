@@ -66,9 +66,15 @@ export class MultipartWriter {
 
   /** Write the stream's first bytes and, when there is one, its first frame. */
   start(first: Frame | undefined): void {
-    this.write(this.settings.format.preamble);
     this.response.on('drain', onResponseDrain);
-    if (first) this.send(first);
+    if (first) {
+      // One write (one system call) for the preamble and the first frame.
+      this.latest = first;
+      this.write(first.opening);
+      this.lastFrameAt = Date.now();
+    } else {
+      this.write(this.settings.format.preamble);
+    }
   }
 
   /** Show `frame` now, or as soon as the viewer has taken what is waiting. */
