@@ -161,6 +161,24 @@ test('viewers that send the whole request and vanish before the first response b
   expect((await jsonCount(started.url)).count).toBe(0);
 });
 
+test('viewers that leave while a slow middleware before the counter still holds their request are not left counted', async () => {
+  // As a session or auth lookup would: the counter sees the request only 100 ms later.
+  const started = await startCounterApp({}, { before: (app) => app.use((_req, _res, next) => void setTimeout(next, 100)) });
+  const events = recordEvents(started);
+  const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.connect(started.url)));
+  for (const client of clients) client.socket.write(requestBytes(started.url));
+  await sleep(20);
+  clients.forEach((client, i) => (i % 2 === 0 ? client.reset() : client.close()));
+  await eventually(() => clients.every((client) => client.closed), 'every client socket closed');
+  // Past the middleware's delay: the counter has seen every request by now.
+  await sleep(400);
+  events.stop();
+  expect(started.counter.count).toBe(0);
+  expect(events.seen.disconnect).toHaveLength(events.seen.connect.length);
+  expect(events.lowest()).toBe(0);
+  expect((await jsonCount(started.url)).count).toBe(0);
+});
+
 test('viewers that vanish in the middle of their request headers are never counted', async () => {
   const started = await startApp();
   const events = recordEvents(started);

@@ -209,6 +209,8 @@ test('one shared timer drives every stream: 20 streams hold no more timers than 
 
     for (const viewer of [one, ...more]) viewer.close();
     await eventually(() => counter.count === 0, 'count 0');
+    // With no stream open the shared timer stops by itself, before any close().
+    await eventually(() => timers.live.size === 0, `no counter timer with no stream open, have ${[...timers.live.values()]}`, 2000);
     await counter.close();
     await sleep(100);
     expect([...timers.live.values()]).toEqual([]);
