@@ -23,20 +23,28 @@ export class Viewer {
   /** Every complete part's headers. */
   readonly partHeaders: Record<string, string | undefined>[] = [];
   ended = false;
+  /** Set when the independent parser rejected the stream. */
+  parseError: Error | undefined;
   private parser: MultipartParser | undefined;
 
   private constructor(
     readonly request: http.ClientRequest,
     readonly response: IncomingMessage,
   ) {
-    const boundary = /boundary=(.+)$/.exec(String(response.headers['content-type']))?.[1];
+    const match = /boundary=(?:"([^"]+)"|([^;\s]+))/.exec(String(response.headers['content-type']));
+    const boundary = match?.[1] ?? match?.[2];
     if (boundary) this.parser = new MultipartParser(boundary, { maxParts: Infinity, maxTotalSize: Infinity });
     response.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
-      if (!this.parser) return;
-      for (const part of this.parser.write(chunk)) {
-        this.frames.push(Buffer.from(part.bytes));
-        this.partHeaders.push({ ...part.headers });
+      if (!this.parser || this.parseError) return;
+      try {
+        for (const part of this.parser.write(chunk)) {
+          this.frames.push(Buffer.from(part.bytes));
+          this.partHeaders.push({ ...part.headers });
+        }
+      } catch (error) {
+        // A malformed stream fails the test waiting on it, not the whole test file.
+        this.parseError = error as Error;
       }
     });
     response.on('end', () => (this.ended = true));
@@ -77,12 +85,18 @@ export class Viewer {
   }
 
   async waitForFrames(count: number, timeoutMs = 5000): Promise<void> {
-    await eventually(() => this.frames.length >= count, `${count} frame(s), have ${this.frames.length}`, timeoutMs);
+    await eventually(() => this.parsed() && this.frames.length >= count, `${count} frame(s), have ${this.frames.length}`, timeoutMs);
   }
 
   /** Wait until the latest complete frame satisfies `check`. */
   async waitForLastFrame(check: (png: Buffer) => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    await eventually(() => this.lastFrame !== undefined && check(this.lastFrame), what, timeoutMs);
+    await eventually(() => this.parsed() && this.lastFrame !== undefined && check(this.lastFrame), what, timeoutMs);
+  }
+
+  /** Throws the parser's error, if the stream was malformed. */
+  private parsed(): true {
+    if (this.parseError) throw this.parseError;
+    return true;
   }
 
   async waitForEnd(timeoutMs = 5000): Promise<void> {
