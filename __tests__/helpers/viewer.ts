@@ -33,7 +33,7 @@ export class Viewer {
   ) {
     const match = /boundary=(?:"([^"]+)"|([^;\s]+))/.exec(String(response.headers['content-type']));
     const boundary = match?.[1] ?? match?.[2];
-    if (boundary) this.parser = new MultipartParser(boundary, { maxParts: Infinity, maxTotalSize: Infinity });
+    if (boundary) this.parser = new MultipartParser(boundary, { maxParts: Infinity, maxTotalSize: Infinity, maxFileSize: Infinity });
     response.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
       if (!this.parser || this.parseError) return;
