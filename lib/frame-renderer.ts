@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createCanvas as createNapiCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { failOptions } from './errors.js';
 import { PalettePngEncoder } from './png-encoder.js';
-import type { NodeCanvasModule, RenderFunction } from './types.js';
+import type { NodeCanvasModule, RenderContext, RenderFunction } from './types.js';
 
 /** The bundled font's family name, registered with whichever canvas draws. */
 export const BUNDLED_FONT_FAMILY = 'Anton';
@@ -11,12 +11,40 @@ export const BUNDLED_FONT_PATH = path.resolve(__dirname, '..', 'fonts', 'Anton-R
 
 /** How the built-in renderer draws. */
 export interface ImageSettings {
+  /** In CSS pixels: a frame for pixel ratio N is N times as wide and high. */
   readonly width: number;
   readonly height: number;
-  readonly text: (count: number) => string;
+  readonly text: (count: number, context: RenderContext) => string;
   readonly font: string;
   readonly color: string;
   readonly background: string;
+  /** Formats the count for `context.formattedCount` (`1,234`); none: plain digits. */
+  readonly locale?: string | readonly string[];
+}
+
+/** Which frames a renderer draws: for one room, at one pixel ratio. */
+export interface RenderTarget {
+  readonly room?: string;
+  readonly pixelRatio?: number;
+}
+
+/** The longest room name a text template is given; longer ones end in an ellipsis. */
+export const MAX_DISPLAYED_ROOM_LENGTH = 64;
+
+/**
+ * A room name fit to draw: no control, format or separator characters (a bidi override
+ * would reorder the text around it), at most MAX_DISPLAYED_ROOM_LENGTH characters.
+ */
+export function displayedRoom(room: string): string {
+  const clean = [...room.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]/gu, '')];
+  return clean.length > MAX_DISPLAYED_ROOM_LENGTH ? `${clean.slice(0, MAX_DISPLAYED_ROOM_LENGTH - 1).join('')}…` : clean.join('');
+}
+
+/** The count as text: per `locale` when given (`1,234`), else plain digits. */
+export function countFormatter(locale: string | readonly string[] | undefined): (count: number) => string {
+  if (locale === undefined) return String;
+  const format = new Intl.NumberFormat(locale as string | string[]);
+  return (count) => format.format(count);
 }
 
 /** Turns a count into a PNG. */
@@ -78,37 +106,58 @@ const COVERAGE_LEVELS = 16;
  * once (text colour over background at each coverage level), so every frame is a
  * small palette PNG with the same header.
  */
-export function createCanvasRenderer(image: ImageSettings, canvasModule?: NodeCanvasModule): FrameRenderer {
+export function createCanvasRenderer(image: ImageSettings, canvasModule?: NodeCanvasModule, target: RenderTarget = {}): FrameRenderer {
+  return createCanvasRenderers(image, canvasModule)(target);
+}
+
+/**
+ * The built-in renderer for any room and pixel ratio: the colours are checked and the
+ * palette made once (throws an OptionsError for a colour the canvas rejects); each
+ * pixel ratio has its own encoder, since a frame of another size has another header.
+ * At pixel ratio N the frame is N times the size, drawn at N times the scale (the page
+ * shows it at the same CSS size, sharper).
+ */
+export function createCanvasRenderers(image: ImageSettings, canvasModule?: NodeCanvasModule): (target: RenderTarget) => FrameRenderer {
   registerBundledFont(canvasModule);
   const createContext = canvasModule ? nodeCanvasContext(canvasModule) : napiContext;
   const foreground = cssColour(createContext, image.color, 'color');
   const background = image.background === 'transparent' ? [0, 0, 0, 0] : cssColour(createContext, image.background, 'background');
   const opaqueForeground = `rgb(${foreground.slice(0, 3).join(', ')})`;
-  const encoder = new PalettePngEncoder(image.width, image.height, coveragePalette(foreground, background));
+  const palette = coveragePalette(foreground, background);
+  const encoders = new Map<number, PalettePngEncoder>();
   const levelOf = new Uint8Array(256).map((_, alpha) => Math.round((alpha * (COVERAGE_LEVELS - 1)) / 255));
   const padding = Math.round(image.height / 3);
+  const format = countFormatter(image.locale);
 
-  const indices = (count: number): Uint8Array => {
-    const ctx = createContext(image.width, image.height);
-    const text = String(image.text(count));
-    ctx.font = image.font;
-    // In the text's own colour: Skia tunes text antialiasing to the colour's luminance.
-    ctx.fillStyle = opaqueForeground;
-    ctx.textBaseline = 'alphabetic';
-    const metrics = ctx.measureText(text);
-    const room = Math.max(1, image.width - 2 * padding);
-    const baseline = (image.height + metrics.actualBoundingBoxAscent - metrics.actualBoundingBoxDescent) / 2;
-    ctx.translate(padding, Math.round(baseline));
-    if (metrics.width > room) ctx.scale(room / metrics.width, 1);
-    ctx.fillText(text, 0, 0);
-    const rgba = ctx.getImageData(0, 0, image.width, image.height).data;
-    const levels = new Uint8Array(image.width * image.height);
-    for (let i = 0; i < levels.length; i++) levels[i] = levelOf[rgba[i * 4 + 3]];
-    return levels;
-  };
-  return {
-    render: (count) => encoder.encode(indices(count)),
-    renderSync: (count) => encoder.encodeSync(indices(count)),
+  return ({ room = '', pixelRatio = 1 }) => {
+    const [width, height] = [image.width * pixelRatio, image.height * pixelRatio];
+    let encoder = encoders.get(pixelRatio);
+    if (!encoder) encoders.set(pixelRatio, (encoder = new PalettePngEncoder(width, height, palette)));
+    const shownRoom = displayedRoom(room);
+    const indices = (count: number): Uint8Array => {
+      const ctx = createContext(width, height);
+      const text = String(image.text(count, { room: shownRoom, formattedCount: format(count), pixelRatio }));
+      ctx.scale(pixelRatio, pixelRatio);
+      ctx.font = image.font;
+      // In the text's own colour: Skia tunes text antialiasing to the colour's luminance.
+      ctx.fillStyle = opaqueForeground;
+      ctx.textBaseline = 'alphabetic';
+      const metrics = ctx.measureText(text);
+      const space = Math.max(1, image.width - 2 * padding);
+      const baseline = (image.height + metrics.actualBoundingBoxAscent - metrics.actualBoundingBoxDescent) / 2;
+      // The baseline on a whole device pixel, as at pixel ratio 1.
+      ctx.translate(padding, Math.round(baseline * pixelRatio) / pixelRatio);
+      if (metrics.width > space) ctx.scale(space / metrics.width, 1);
+      ctx.fillText(text, 0, 0);
+      const rgba = ctx.getImageData(0, 0, width, height).data;
+      const levels = new Uint8Array(width * height);
+      for (let i = 0; i < levels.length; i++) levels[i] = levelOf[rgba[i * 4 + 3]];
+      return levels;
+    };
+    return {
+      render: (count) => encoder.encode(indices(count)),
+      renderSync: (count) => encoder.encodeSync(indices(count)),
+    };
   };
 }
 
@@ -142,10 +191,15 @@ function coveragePalette(foreground: number[], background: number[]): Uint8Array
 }
 
 /** A user's own renderer, its result checked and made a Buffer. */
-export function createCustomRenderer(render: RenderFunction): FrameRenderer {
+export function createCustomRenderer(
+  render: RenderFunction,
+  { room = '', pixelRatio = 1 }: RenderTarget = {},
+  format: (count: number) => string = String,
+): FrameRenderer {
+  const shownRoom = displayedRoom(room);
   return {
     async render(count) {
-      const png = await render(count);
+      const png = await render(count, { room: shownRoom, pixelRatio, formattedCount: format(count) });
       if (!(png instanceof Uint8Array)) {
         throw new TypeError(`The render option returned ${typeof png} for ${count}; it must return a PNG Buffer.`);
       }

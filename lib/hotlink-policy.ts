@@ -31,6 +31,19 @@ export function hotlinkRejection(req: IncomingMessage, policy: HotlinkPolicy): s
   return undefined;
 }
 
+/**
+ * Why a static image (the fallback for clients that cannot stream) is refused, or undefined.
+ * It costs no stream and GitHub's image proxy sends no Referer, so only a page of an origin
+ * outside `allowedOrigins` is refused.
+ */
+export function staticImageRejection(req: IncomingMessage, policy: HotlinkPolicy): string | undefined {
+  const referer = req.headers.referer;
+  if (policy.allowedOrigins && referer !== undefined && !policy.allowedOrigins.has(originOf(referer))) {
+    return 'This counter may only be embedded by the pages of the sites it allows.';
+  }
+  return undefined;
+}
+
 function originOf(url: string): string {
   try {
     return new URL(url).origin;

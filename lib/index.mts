@@ -5,6 +5,7 @@ export {
   MemoryCountStore,
   RedisCountStore,
   OptionsError,
+  STATIC_USER_AGENTS,
 } from './index.js';
 export type {
   UserCounterRouter,
@@ -12,12 +13,15 @@ export type {
   RedisSendCommand,
   RedisSubscribe,
   RedisUnsubscribe,
+  CounterStats,
   CountStore,
   CountStoreEvents,
   Logger,
   NodeCanvasModule,
   Options,
+  RenderContext,
   RenderFunction,
+  RoomCounts,
   UserCounter,
   UserCounterEvents,
 } from './index.js';

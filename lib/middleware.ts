@@ -1,20 +1,26 @@
-import type { Application, Request, Response, Router } from 'express';
+import type { Application, NextFunction, Request, Response, Router } from 'express';
 import { Router as createRouter } from 'express';
 import { createIsolatedEmitter, toError } from './events.js';
 import { FrameBroadcaster } from './frame-broadcaster.js';
-import { createCanvasRenderer, createCustomRenderer } from './frame-renderer.js';
+import { createCanvasRenderers, createCustomRenderer } from './frame-renderer.js';
+import type { FrameRenderer } from './frame-renderer.js';
 import { ConnectionLimits } from './connection-limits.js';
-import { hotlinkRejection } from './hotlink-policy.js';
+import { StatsRecorder } from './counter-stats.js';
+import type { CounterStats } from './counter-stats.js';
+import { hotlinkRejection, staticImageRejection } from './hotlink-policy.js';
 import { MultipartFormat } from './multipart-format.js';
 import { MultipartWriter } from './multipart-writer.js';
 import { resolveOptions } from './options.js';
+import type { Configuration } from './options.js';
+import { DEFAULT_ROOM, RoomRegistry, roomNameProblem } from './room-registry.js';
+import type { Channel, Room } from './room-registry.js';
+import { StaticImages, queryOf, wantsStaticImage } from './static-fallback.js';
 import type { CountStore, Options, UserCounter, UserCounterEvents } from './types.js';
+import { viewerDigest } from './viewer-identity.js';
 
 /** The router `userCounterMiddleware` returns, with the counter's handle. */
 export type UserCounterRouter = Router & { readonly counter: UserCounter };
 
-/** Until per-page counting exists, every stream is in this room. */
-const ROOM = '';
 /** How many open counters use each store. */
 const storeUsers = new WeakMap<CountStore, number>();
 /** The slowest the shared tick runs. */
@@ -23,6 +29,13 @@ const MAX_TICK_MS = 1000;
 const RETRY_AFTER_SECONDS = 10;
 /** How long `close()` waits for a viewer to take the close-delimiter before cutting it off. */
 const CLOSE_GRACE_MS = 2000;
+
+/** Where a stream request goes: its room, its pixel ratio and its viewer's digest (none: counted on its own). */
+interface StreamTarget {
+  readonly room: string;
+  readonly pixelRatio: number;
+  readonly viewer: string | undefined;
+}
 
 /**
  * The live "users online" image: `app.use(userCounterMiddleware())` serves the
@@ -44,14 +57,34 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   // One shared tick, as fast as the fastest periodic duty; at least once a second for stall
   // checks and maxStreamMs.
   const tickMs = Math.max(10, Math.min(MAX_TICK_MS, ...[config.heartbeatMs, config.keepAliveMs].filter((ms) => ms > 0)));
-  const renderer = config.render ? createCustomRenderer(config.render) : createCanvasRenderer(config.image, config.canvas);
-  const broadcaster = new FrameBroadcaster({
-    readCount: () => store.count(ROOM),
-    renderer,
-    format,
-    tickMs,
-    report,
+  const stats = new StatsRecorder();
+  const rendererFor = rendererFactory(config, () => (stats.renders += 1));
+  const writers = new Set<MultipartWriter>();
+  let closing: Promise<void> | undefined;
+
+  // Each room and pixel ratio in use has its own broadcaster (a frame of another size has
+  // another PNG header, which the heartbeat bytes rely on); the default room's is made now,
+  // so its first frames are ready and a drawing that fails throws here.
+  const registry = new RoomRegistry({
+    maxRooms: config.maxRooms,
+    pinnedPixelRatio: config.pixelRatio,
+    readCount: (room) => store.count(room),
+    createBroadcaster: (room, pixelRatio, subscribers) => {
+      const broadcaster = new FrameBroadcaster({
+        readCount: () => store.count(room),
+        renderer: rendererFor(room, pixelRatio),
+        format,
+        tickMs,
+        report,
+      });
+      // Registered before any stream: it sees each frame before the streams do.
+      broadcaster.bus.on('frame', (frame) => stats.broadcast(subscribers, frame));
+      return broadcaster;
+    },
   });
+  const staticImages = new StaticImages(rendererFor);
+  let staticImagesServed = 0;
+
   const writerSettings = {
     format,
     keepAliveMs: config.keepAliveMs,
@@ -68,16 +101,19 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     'X-Accel-Buffering': 'no',
     'X-Content-Type-Options': 'nosniff',
   };
-  const writers = new Set<MultipartWriter>();
-  let closing: Promise<void> | undefined;
 
+  const countsIn = (room: string) => ({ count: store.count(), room, roomCount: store.count(room) });
   let lastTotal = store.count();
-  const onStoreChange = (): void => {
-    broadcaster.countChanged();
-    const total = store.count();
-    if (total !== lastTotal) {
-      lastTotal = total;
-      events.emit('change', { count: total });
+  const onStoreChange = ({ room: name }: { room: string }): void => {
+    const room = registry.get(name);
+    if (room) for (const channel of room.channels.values()) channel.broadcaster.countChanged();
+    const counts = countsIn(name);
+    // A room without streams here is not remembered: its changes show through the total.
+    const roomChanged = room !== undefined && room.lastCount !== counts.roomCount;
+    if (room) room.lastCount = counts.roomCount;
+    if (counts.count !== lastTotal || roomChanged) {
+      lastTotal = counts.count;
+      events.emit('change', counts);
     }
   };
   storeUsers.set(store, (storeUsers.get(store) ?? 0) + 1);
@@ -94,26 +130,73 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     Object.defineProperty(app.locals, 'userCount', { get: () => store.count(), enumerable: true, configurable: true });
   };
 
+  /** The request's room, or why its name is refused. Throws what the `room` option throws. */
+  const roomOf = (req: Request): { room: string } | { problem: string } => {
+    const named: unknown = config.room?.(req);
+    if (named === undefined || named === null) return { room: DEFAULT_ROOM };
+    // `req.query.page` is an array for `?page=a&page=b`.
+    if (typeof named !== 'string') return { problem: 'The room name must be one piece of text.' };
+    const problem = roomNameProblem(named);
+    return problem ? { problem } : { room: named };
+  };
+
+  let warnedAboutIdentity = false;
+  /** The digest of the request's identity; undefined counts the stream on its own. Throws what `identify` throws. */
+  const viewerOf = (req: Request): string | undefined => {
+    if (!config.identify) return undefined;
+    const identity: unknown = config.identify(req);
+    if (typeof identity === 'string') return viewerDigest(identity);
+    if (identity !== undefined && identity !== null && !warnedAboutIdentity) {
+      warnedAboutIdentity = true;
+      logger.warn(`express-user-counter: \`identify\` returned ${typeof identity}; it must return a string (or undefined). Such streams count on their own.`);
+    }
+    return undefined;
+  };
+
+  const pixelRatioOf = (req: Request): number => {
+    const asked = queryOf(req).get('dpr');
+    const ratio = asked === null || asked === '' ? NaN : Number(asked);
+    if (!Number.isFinite(ratio)) return config.pixelRatio;
+    return Math.min(config.maxPixelRatio, Math.max(1, Math.round(ratio)));
+  };
+
   const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerIp);
   let warnedAboutProxy = false;
 
-  const openStream = (req: Request, res: Response): void => {
+  const openStream = (req: Request, res: Response, next: NextFunction): void => {
     const rejection = hotlinkRejection(req, config);
     if (rejection) return refuse(res, 403, rejection);
     if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
-    if (req.method === 'HEAD') {
-      res.writeHead(200, streamHeaders);
-      res.end();
-      return;
+    let target: StreamTarget;
+    try {
+      const named = roomOf(req);
+      if ('problem' in named) return refuse(res, 400, named.problem);
+      if (req.method === 'HEAD') {
+        res.writeHead(200, streamHeaders);
+        res.end();
+        return;
+      }
+      target = { room: named.room, pixelRatio: pixelRatioOf(req), viewer: viewerOf(req) };
+    } catch (error) {
+      return next(error);
     }
+    beginStream(req, res, target);
+  };
+
+  const beginStream = (req: Request, res: Response, target: StreamTarget): void => {
     // A request pipelined behind another on one connection has no socket until the
     // responses before it are done: it streams, and counts, only from then.
     if (!res.socket) {
-      res.once('socket', () => openStream(req, res));
+      res.once('socket', () => beginStream(req, res, target));
       return;
     }
     // The viewer may have gone before we got here; then there is nothing to count.
     if (res.destroyed || req.socket.destroyed) return;
+    if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
+    const { room: name, pixelRatio, viewer } = target;
+    if (!registry.admits(name)) {
+      return refuse(res, 429, 'Too many pages are being counted right now. Try again shortly.', RETRY_AFTER_SECONDS);
+    }
 
     const address = req.ip ?? req.socket.remoteAddress ?? '';
     const refusal = limits.admit(address);
@@ -128,30 +211,105 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       return refuse(res, refusal.status, refusal.reason, RETRY_AFTER_SECONDS);
     }
 
-    res.writeHead(200, streamHeaders);
-    store.increment(ROOM);
+    let joined: { room: Room; channel: Channel } | undefined;
     const writer = new MultipartWriter(res, writerSettings, () => {
-      writers.delete(writer);
-      broadcaster.unsubscribe(writer);
       limits.release(address);
-      store.decrement(ROOM);
-      events.emit('disconnect', { count: store.count() });
+      stats.closed(writer);
+      if (!joined) return;
+      writers.delete(writer);
+      joined.channel.broadcaster.unsubscribe(writer);
+      registry.leave(joined.room, joined.channel, writer, viewer);
+      store.decrement(name, viewer);
+      events.emit('disconnect', countsIn(name));
     });
+    try {
+      joined = registry.join(name, pixelRatio, writer, viewer);
+    } catch (error) {
+      // A new room whose first frames cannot be drawn (a `text` that throws).
+      report(toError(error));
+      return refuse(res, 500, 'The counter image could not be drawn.');
+    }
+    stats.opened(writer);
+    res.writeHead(200, streamHeaders);
+    store.increment(name, viewer);
     writers.add(writer);
-    writer.start(broadcaster.firstFrame(store.count(ROOM)));
-    broadcaster.subscribe(writer);
-    events.emit('connect', { count: store.count() });
+    const first = joined.channel.broadcaster.firstFrame(store.count(name));
+    writer.start(first);
+    stats.started(writer, first);
+    joined.channel.broadcaster.subscribe(writer);
+    events.emit('connect', countsIn(name));
+  };
+
+  /** One PNG of the room's count for a client that cannot stream; not counted. */
+  const serveStaticImage = (req: Request, res: Response, next: NextFunction): void => {
+    const rejection = staticImageRejection(req, config);
+    if (rejection) return refuse(res, 403, rejection);
+    if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
+    let named: { room: string } | { problem: string };
+    try {
+      named = roomOf(req);
+    } catch (error) {
+      return next(error);
+    }
+    if ('problem' in named) return refuse(res, 400, named.problem);
+    const { room } = named;
+    const pixelRatio = pixelRatioOf(req);
+    const count = store.count(room);
+    // The frame the room's streams show, when it is this count; else a render (cached).
+    const live = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.firstFrame(count);
+    const png = live?.count === count ? Promise.resolve(live.png) : staticImages.png(room, pixelRatio, count);
+    png.then(
+      (buffer) => {
+        if (res.destroyed) return;
+        staticImagesServed += 1;
+        res.writeHead(200, {
+          'Content-Type': 'image/png',
+          'Content-Length': String(buffer.length),
+          // Short: a proxy (GitHub's camo) shows a count at most this old.
+          'Cache-Control': 'public, max-age=10',
+          // The same URL streams to browsers: a shared cache must not give them this image.
+          Vary: 'User-Agent',
+          'X-Content-Type-Options': 'nosniff',
+        });
+        res.end(buffer);
+      },
+      (error: unknown) => {
+        report(toError(error));
+        if (!res.headersSent && !res.destroyed) refuse(res, 500, 'The counter image could not be drawn.');
+      },
+    );
   };
 
   const router = createRouter() as UserCounterRouter;
   router.use((req, res, next) => {
     exposeCount(req.app);
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    if (req.path === config.path) return openStream(req, res);
+    if (req.path === config.path) {
+      let staticImage: boolean;
+      try {
+        staticImage = wantsStaticImage(req, config.staticFallback);
+      } catch (error) {
+        return next(error);
+      }
+      return staticImage ? serveStaticImage(req, res, next) : openStream(req, res, next);
+    }
     if (req.path === config.jsonPath) {
+      let body: object;
+      if (config.room) {
+        let named: { room: string } | { problem: string };
+        try {
+          named = roomOf(req);
+        } catch (error) {
+          return next(error);
+        }
+        if ('problem' in named) return refuse(res, 400, named.problem);
+        body = { count: store.count(named.room), total: store.count(), room: named.room };
+      } else {
+        body = { count: store.count() };
+      }
       // Not res.json(): its ETag would let a client revalidate a count that is never cacheable.
       res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end(JSON.stringify({ count: store.count() }));
+      res.end(JSON.stringify(body));
       return;
     }
     next();
@@ -161,10 +319,35 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     get count() {
       return store.count();
     },
+    countIn(room) {
+      return store.count(room);
+    },
+    rooms() {
+      const names = store.rooms ? store.rooms() : [...registry.active()].map((room) => room.name);
+      const counts = new Map<string, number>();
+      for (const name of names) {
+        const count = store.count(name);
+        if (count > 0) counts.set(name, count);
+      }
+      return counts;
+    },
+    stats(): CounterStats {
+      let viewers = 0;
+      for (const room of registry.active()) viewers += room.anonymous + room.viewers.size;
+      return {
+        count: store.count(),
+        connections: writers.size,
+        viewers,
+        rooms: registry.activeCount,
+        broadcasters: registry.broadcasterCount,
+        staticImages: staticImagesServed,
+        ...stats.snapshot(),
+      };
+    },
     events,
     close() {
       closing ??= (async () => {
-        broadcaster.close();
+        registry.close();
         await Promise.all([...writers].map((writer) => endStream(writer)));
         store.events.off('change', onStoreChange);
         // A store shared by several counters is closed by the last of them.
@@ -178,6 +361,29 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   };
   Object.defineProperty(router, 'counter', { value: counter, enumerable: true });
   return router;
+}
+
+/** The frames' renderer for a room at a pixel ratio, counting each render with `onRender`. */
+function rendererFactory(config: Configuration, onRender: () => void): (room: string, pixelRatio: number) => FrameRenderer {
+  const canvasRenderers = config.render ? undefined : createCanvasRenderers(config.image, config.canvas);
+  return (room, pixelRatio) => {
+    const renderer = config.render
+      ? createCustomRenderer(config.render, { room, pixelRatio }, config.formatCount)
+      : canvasRenderers!({ room, pixelRatio });
+    const { render, renderSync } = renderer;
+    return {
+      render(count) {
+        onRender();
+        return render(count);
+      },
+      renderSync: renderSync
+        ? (count) => {
+            onRender();
+            return renderSync(count);
+          }
+        : undefined,
+    };
+  };
 }
 
 /** A short plain-text refusal, never cached and never counted. */

@@ -1,7 +1,8 @@
 import cluster from 'node:cluster';
+import type { Request } from 'express';
 import { describeValue as describe, failOptions as fail } from './errors.js';
 import { MemoryCountStore } from './memory-count-store.js';
-import { BUNDLED_FONT_FAMILY } from './frame-renderer.js';
+import { BUNDLED_FONT_FAMILY, countFormatter } from './frame-renderer.js';
 import type { ImageSettings } from './frame-renderer.js';
 import type { CountStore, Logger, NodeCanvasModule, Options, RenderFunction } from './types.js';
 
@@ -17,10 +18,19 @@ export interface Configuration {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly image: ImageSettings;
+  /** Device pixels per CSS pixel when the request does not say (`?dpr=`). */
+  readonly pixelRatio: number;
+  /** The highest pixel ratio a request may ask for: 3, or less for a large image. */
+  readonly maxPixelRatio: number;
+  readonly formatCount: (count: number) => string;
   readonly render: RenderFunction | undefined;
   readonly canvas: NodeCanvasModule | undefined;
   readonly allowDirect: boolean;
   readonly allowedOrigins: ReadonlySet<string> | undefined;
+  readonly room: ((req: Request) => string | undefined) | undefined;
+  readonly maxRooms: number;
+  readonly identify: ((req: Request) => string | undefined) | undefined;
+  readonly staticFallback: boolean | ((req: Request) => boolean);
   readonly logger: Logger;
 }
 
@@ -34,20 +44,33 @@ const DEFAULTS = {
   maxConnectionsPerIp: 100,
   width: 200,
   height: 30,
-  text: (count: number) => `Users online: ${count}`,
+  text: (count: number, { formattedCount }: { formattedCount: string }) => `Users online: ${formattedCount}`,
   font: `20px ${BUNDLED_FONT_FAMILY}`,
   color: 'rgb(0, 100, 0)',
   background: 'transparent',
+  pixelRatio: 1,
   allowDirect: false,
+  maxRooms: 1000,
+  staticFallback: true,
+} as const;
+
+/** The colours of each theme; `color` and `background` given beside a theme win. */
+export const THEMES = {
+  /** For light pages: the seed's dark green on white. */
+  light: { color: 'rgb(0, 100, 0)', background: 'rgb(255, 255, 255)' },
+  /** For dark pages: a light green on near-black. */
+  dark: { color: 'rgb(126, 231, 135)', background: 'rgb(13, 17, 23)' },
 } as const;
 
 const OPTION_NAMES: readonly (keyof Options)[] = [
   'path', 'store', 'keepAliveMs', 'heartbeatMs', 'stallTimeoutMs', 'width', 'height', 'text', 'font',
-  'color', 'background', 'render', 'canvas', 'allowDirect', 'allowedOrigins', 'maxConnections',
-  'maxConnectionsPerIp', 'maxStreamMs', 'logger',
+  'color', 'background', 'theme', 'pixelRatio', 'locale', 'render', 'canvas', 'allowDirect', 'allowedOrigins',
+  'maxConnections', 'maxConnectionsPerIp', 'maxStreamMs', 'room', 'maxRooms', 'identify', 'staticFallback', 'logger',
 ];
-const DRAWING_OPTIONS: readonly (keyof Options)[] = ['width', 'height', 'text', 'font', 'color', 'background', 'canvas'];
+const DRAWING_OPTIONS: readonly (keyof Options)[] = ['width', 'height', 'text', 'font', 'color', 'background', 'theme', 'canvas'];
 const MAX_IMAGE_SIDE = 4096;
+/** Device pixels per CSS pixel: 3 covers every phone; more only costs bytes. */
+export const MAX_PIXEL_RATIO = 3;
 
 /** Check the options and fill in the defaults; throws an `OptionsError` saying what to write instead. */
 export function resolveOptions(options: Options = {}): Configuration {
@@ -83,7 +106,19 @@ export function resolveOptions(options: Options = {}): Configuration {
     }
   }
   if (given.text !== undefined && typeof given.text !== 'function') {
-    fail('`text` must be a function of the count, for example `(count) => `${count} online``.');
+    fail('`text` must be a function of the count, for example `(count) => `${count} online`` or `(count, { room, formattedCount }) => ...`.');
+  }
+  if (given.theme !== undefined && !Object.hasOwn(THEMES, given.theme)) {
+    fail(`\`theme\` must be ${Object.keys(THEMES).map((name) => `'${name}'`).join(' or ')}; got ${describe(given.theme)}.`);
+  }
+  let formatCount: (count: number) => string = String;
+  if (given.locale !== undefined) {
+    try {
+      if (typeof given.locale !== 'string' && !Array.isArray(given.locale)) throw new TypeError('not a string');
+      formatCount = countFormatter(given.locale);
+    } catch {
+      fail(`\`locale\` must be a BCP 47 language tag such as 'en-US' or 'de' (or an array of them); got ${describe(given.locale)}.`);
+    }
   }
   for (const name of ['font', 'color', 'background'] as const) {
     const value = given[name];
@@ -94,12 +129,26 @@ export function resolveOptions(options: Options = {}): Configuration {
   if (given.allowDirect !== undefined && typeof given.allowDirect !== 'boolean') {
     fail(`\`allowDirect\` must be true or false; got ${describe(given.allowDirect)}.`);
   }
+  if (given.room !== undefined && typeof given.room !== 'function') {
+    fail("`room` must be a function of the request returning the room's name, for example `(req) => req.query.page`.");
+  }
+  if (given.identify !== undefined && typeof given.identify !== 'function') {
+    fail('`identify` must be a function of the request returning who it is, for example `(req) => req.session.id`.');
+  }
+  if (given.staticFallback !== undefined && typeof given.staticFallback !== 'boolean' && typeof given.staticFallback !== 'function') {
+    fail(`\`staticFallback\` must be true, false or a function \`(req) => boolean\`; got ${describe(given.staticFallback)}.`);
+  }
 
   const store = given.store === undefined ? new MemoryCountStore() : given.store;
   const methods = ['increment', 'decrement', 'count'] as const;
   if (methods.some((method) => typeof (store as Partial<CountStore> | null)?.[method] !== 'function') || typeof store.events?.on !== 'function') {
     fail('`store` must implement CountStore (increment, decrement, count, events): for example `new MemoryCountStore()`.');
   }
+  const theme = given.theme === undefined ? undefined : THEMES[given.theme];
+  const width = wholeNumber('width', given.width ?? DEFAULTS.width, 1, MAX_IMAGE_SIDE);
+  const height = wholeNumber('height', given.height ?? DEFAULTS.height, 1, MAX_IMAGE_SIDE);
+  // A client picks its pixel ratio (?dpr=): the largest frame it can ask for stays within MAX_IMAGE_SIDE.
+  const maxPixelRatio = Math.max(1, Math.min(MAX_PIXEL_RATIO, Math.floor(MAX_IMAGE_SIDE / Math.max(width, height))));
   const configuration: Configuration = {
     path,
     jsonPath,
@@ -111,23 +160,34 @@ export function resolveOptions(options: Options = {}): Configuration {
     maxConnections: wholeNumber('maxConnections', given.maxConnections ?? DEFAULTS.maxConnections, 1),
     maxConnectionsPerIp: wholeNumber('maxConnectionsPerIp', given.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, 1),
     image: {
-      width: wholeNumber('width', given.width ?? DEFAULTS.width, 1, MAX_IMAGE_SIDE),
-      height: wholeNumber('height', given.height ?? DEFAULTS.height, 1, MAX_IMAGE_SIDE),
+      width,
+      height,
       text: given.text ?? DEFAULTS.text,
       font: given.font ?? DEFAULTS.font,
-      color: given.color ?? DEFAULTS.color,
-      background: given.background ?? DEFAULTS.background,
+      color: given.color ?? theme?.color ?? DEFAULTS.color,
+      background: given.background ?? theme?.background ?? DEFAULTS.background,
+      locale: given.locale,
     },
+    pixelRatio: wholeNumber('pixelRatio', given.pixelRatio ?? DEFAULTS.pixelRatio, 1, maxPixelRatio),
+    maxPixelRatio,
+    formatCount,
     render: given.render,
     canvas: given.canvas,
     allowDirect: given.allowDirect ?? DEFAULTS.allowDirect,
     allowedOrigins: given.allowedOrigins === undefined ? undefined : origins(given.allowedOrigins),
+    room: given.room,
+    maxRooms: wholeNumber('maxRooms', given.maxRooms ?? DEFAULTS.maxRooms, 1),
+    identify: given.identify,
+    staticFallback: given.staticFallback ?? DEFAULTS.staticFallback,
     logger,
   };
   // Warnings last: a configuration that throws gives no warnings first.
   const ignored = given.render ? DRAWING_OPTIONS.filter((name) => given[name] !== undefined) : [];
   if (ignored.length > 0) {
     logger.warn(`express-user-counter: \`render\` replaces the built-in drawing, so ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored.`);
+  }
+  if (given.identify !== undefined && store.countsViewers !== true) {
+    logger.warn('express-user-counter: `identify` is set, but the store does not count viewers (`countsViewers`): every stream counts. MemoryCountStore and RedisCountStore do.');
   }
   if (given.store === undefined && (cluster.isWorker || process.env.NODE_APP_INSTANCE !== undefined)) {
     logger.warn('express-user-counter: this process is one of several, and the default MemoryCountStore counts only its own viewers. Use a shared store such as RedisCountStore.');

@@ -1,4 +1,6 @@
+import type { Request } from 'express';
 import type { Emitter } from 'mitt';
+import type { CounterStats } from './counter-stats.js';
 
 /**
  * Where the count lives. The middleware tells the store when a stream opens or
@@ -54,14 +56,27 @@ export type CountStoreEvents = {
   error: Error;
 };
 
+/**
+ * The counts an event carries: the total, and the room concerned. The counter always sets
+ * `room` and `roomCount`; they are optional so that code emitting `{ count }` itself still compiles.
+ */
+export interface RoomCounts {
+  /** The total over every room. */
+  readonly count: number;
+  /** The room (page) concerned; `''` is the default room. */
+  readonly room?: string;
+  /** That room's count. */
+  readonly roomCount?: number;
+}
+
 /** What the counter's handle emits (`router.counter.events`). */
 export type UserCounterEvents = {
-  /** The total changed to `count`. */
-  change: { count: number };
-  /** A stream opened on this instance. */
-  connect: { count: number };
-  /** A stream on this instance ended. */
-  disconnect: { count: number };
+  /** The total, or the count of `room`, changed. */
+  change: RoomCounts;
+  /** A stream opened on this instance, in `room`. */
+  connect: RoomCounts;
+  /** A stream on this instance, in `room`, ended. */
+  disconnect: RoomCounts;
   /** A failure the counter survived: a render or store error. */
   error: Error;
 };
@@ -80,8 +95,21 @@ export interface NodeCanvasModule {
   registerFont(path: string, options: { family: string; weight?: string }): void;
 }
 
-/** Draws the frame for a count: a PNG, as a Buffer. */
-export type RenderFunction = (count: number) => Buffer | Uint8Array | Promise<Buffer | Uint8Array>;
+/** What a frame is drawn for, beside its count. */
+export interface RenderContext {
+  /** The room (page) the frame is for, `''` for the default; control characters removed, at most 64 characters. */
+  readonly room: string;
+  /** The count as text, per the `locale` option (`1,234`), else plain digits. */
+  readonly formattedCount: string;
+  /** Device pixels per CSS pixel: the frame is `width * pixelRatio` by `height * pixelRatio`. */
+  readonly pixelRatio: number;
+}
+
+/**
+ * Draws the frame for a count: a PNG, as a Buffer. At a `pixelRatio` above 1 it should be
+ * that many times the configured width and height (the page shows it at the CSS size).
+ */
+export type RenderFunction = (count: number, context: RenderContext) => Buffer | Uint8Array | Promise<Buffer | Uint8Array>;
 
 /** The options of `userCounterMiddleware`. Every field is optional. */
 export interface Options {
@@ -103,14 +131,31 @@ export interface Options {
   width?: number;
   /** Image height in CSS pixels. Default `30`. */
   height?: number;
-  /** The text drawn for a count. Default ``(count) => `Users online: ${count}` ``. */
-  text?: (count: number) => string;
+  /**
+   * The text drawn for a count; the second argument has the `room` (control characters removed,
+   * at most 64 characters), the `formattedCount` (per `locale`) and the `pixelRatio`.
+   * Default ``(count, { formattedCount }) => `Users online: ${formattedCount}` ``.
+   */
+  text?: (count: number, context: RenderContext) => string;
   /** A CSS font shorthand. The bundled family is `Anton`. Default `'20px Anton'`. */
   font?: string;
   /** The text colour, any CSS colour. Default `'rgb(0, 100, 0)'` (dark green). */
   color?: string;
   /** The background, any CSS colour. Default `'transparent'`. */
   background?: string;
+  /**
+   * Colour presets: `'light'` (dark green on white) or `'dark'` (light green on near-black);
+   * `color` and `background` given beside it win. Default: none (dark green on transparent).
+   */
+  theme?: 'light' | 'dark';
+  /**
+   * Device pixels per CSS pixel, 1 to 3: a frame `pixelRatio` times as wide and high, drawn at that
+   * scale, for sharp text on high-DPI screens (the page's `width`/`height` keep its CSS size). A
+   * stream request may ask for its own with `?dpr=2` (rounded, clamped to 1..3). Default `1`.
+   */
+  pixelRatio?: number;
+  /** Format the count per this locale (`'en-US'`: `1,234`; `'de'`: `1.234`). Default: plain digits. */
+  locale?: string | string[];
   /** A custom renderer that returns a PNG for a count; replaces the built-in drawing. Default: none. */
   render?: RenderFunction;
   /** node-canvas (`require('canvas')`) to draw with instead of `@napi-rs/canvas`. Default: none. */
@@ -135,14 +180,49 @@ export interface Options {
   maxConnectionsPerIp?: number;
   /** End each stream cleanly (with the close-delimiter) after this long; 0 never. Default `0`. */
   maxStreamMs?: number;
+  /**
+   * The room (page) a request counts in, for example `(req) => req.query.page` or the Referer's
+   * path. Each room has its own count and frames; `undefined` or `''` is the default room. The
+   * JSON endpoint applies it too and answers `{"count": room, "total": all, "room": name}`.
+   * A name longer than 128 characters, or with control or other unprintable characters, gets 400.
+   * Default: every request in the default room.
+   */
+  room?: (req: Request) => string | undefined;
+  /**
+   * The most rooms besides the default one with open streams on this instance; a stream for a
+   * new room past it gets 429 with `Retry-After` and is not counted. A room without streams
+   * costs nothing. Default `1000`.
+   */
+  maxRooms?: number;
+  /**
+   * Who a stream belongs to, for example a session id or a hash of IP and User-Agent: the
+   * streams of one identity (tabs, reconnects) count once per room, across instances with
+   * RedisCountStore. Identities are hashed (SHA-256) before they are kept or sent anywhere;
+   * hashing does not hide a guessable input such as an IP, so mix in a secret of your own.
+   * `undefined`: the stream counts on its own. Default: every stream counts.
+   */
+  identify?: (req: Request) => string | undefined;
+  /**
+   * Answer clients that cannot stream with one PNG of the current count (`Cache-Control:
+   * public, max-age=10`, not counted, no Referer needed): `true` for GitHub's image proxy
+   * (camo), mail image proxies, crawlers and link previews by User-Agent, and `?static=1`; a
+   * function decides for itself (`?static=1` still applies); `false` never. Default `true`.
+   */
+  staticFallback?: boolean | ((req: Request) => boolean);
   /** Where warnings and errors go. Default `console`. */
   logger?: Logger;
 }
 
 /** The handle on a counter, at `router.counter`. */
 export interface UserCounter {
-  /** The current total. */
+  /** The current total over every room. */
   readonly count: number;
+  /** The current count of one room (`''`: the default room). */
+  countIn(room: string): number;
+  /** Every room with a count above 0 as the store knows it (all instances' with a shared store), with its count. */
+  rooms(): Map<string, number>;
+  /** This instance's streams, viewers, rooms and the frames, bytes and renders they cost. */
+  stats(): CounterStats;
   /** `change`, `connect`, `disconnect` and `error` events (a mitt emitter; a throwing listener is isolated). */
   readonly events: Emitter<UserCounterEvents>;
   /**
