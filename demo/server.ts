@@ -1,6 +1,7 @@
 import express from 'express';
 import IORedis from 'ioredis';
 import { RedisCountStore, userCounterMiddleware } from '../lib/index.js';
+import { counterMetrics } from './metrics.js';
 
 const port = Number(process.env.PORT ?? 9192);
 const host = process.env.HOST ?? '0.0.0.0';
@@ -11,6 +12,8 @@ const redis = process.env.REDIS_URL ? connectRedisStore(process.env.REDIS_URL) :
 const app = express();
 const counter = userCounterMiddleware(redis ? { store: redis.store } : {});
 app.use(counter);
+// The counter's stats() for Prometheus. A real deployment keeps this off the public internet.
+app.get('/metrics', counterMetrics(counter.counter).handler);
 
 app.get(['/', '/index.html'], (req, res) => {
   const count = Number(req.app.locals.userCount);
@@ -23,6 +26,8 @@ app.get(['/', '/index.html'], (req, res) => {
   <p>When this page was served, <code>req.app.locals.userCount</code> was <strong id="count">${count}</strong>
   (the image above stays live; this number is as of the page load).</p>
   <p>The same number as JSON: <a href="/online.json">/online.json</a>. Open this page in another window to see the image change.</p>
+  <p>For a GitHub README (GitHub's image proxy cannot stream), the same image as one PNG:
+  <a href="/online.png?static=1">/online.png?static=1</a>. Numbers for Prometheus: <a href="/metrics">/metrics</a>.</p>
 ${redis ? `  <p>Counted across every process sharing Redis; this is instance <code>${redis.store.instanceId}</code> on port ${port}.</p>\n` : ''}</body>
 </html>`);
 });
