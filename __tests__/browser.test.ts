@@ -160,7 +160,8 @@ test('one <img> opens exactly one stream, and a reload replaces it with one new 
   );
   expect({ count: counter.count, connects, disconnects }).toEqual({ count: 1, connects: 2, disconnects: 1 });
   expect(settledAt - reloadedAt).toBeLessThan(2000);
-  await watched.sampler.waitFor((sample) => screenShows(sample, 1), 'the frame for 1 after the reload', { since: reloadedAt });
+  // Longer than the other bounds: a screenshot taken across the navigation may wait out its own 5 s timeout.
+  await watched.sampler.waitFor((sample) => screenShows(sample, 1), 'the frame for 1 after the reload', { since: reloadedAt, timeoutMs: 7000 });
   await sleep(1000);
   expect({ count: counter.count, connects, disconnects, imageRequests }).toEqual({ count: 1, connects: 2, disconnects: 1, imageRequests: 2 });
 });
