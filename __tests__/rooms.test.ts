@@ -1,6 +1,8 @@
 import http from 'node:http';
 import request from 'supertest';
 import type { Request } from 'express';
+import { OptionsError, userCounterMiddleware } from '../lib/index.js';
+import type { Options } from '../lib/index.js';
 import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app.js';
 import type { CounterApp } from './helpers/counter-app.js';
 import { closeAllStores, connectStore, startTestRedis, uniquePrefix } from './helpers/redis-server.js';
@@ -137,6 +139,20 @@ describe('room names', () => {
     expect((await get(app, '/online.png')).status).toBe(500);
     expect((await request(app.url).get('/online.json')).status).toBe(500);
     expect(app.counter.count).toBe(0);
+  });
+});
+
+describe('options', () => {
+  test.each([
+    [{ room: 'page' }, /`room` must be a function of the request/],
+    [{ maxRooms: 0 }, /`maxRooms` must be a whole number, 1 or more/],
+    [{ maxRooms: 2.5 }, /`maxRooms` must be a whole number/],
+    [{ identify: 'ip' }, /`identify` must be a function of the request/],
+    [{ staticFallback: 'yes' }, /`staticFallback` must be true, false or a function/],
+    [{ rooms: () => '' }, /Did you mean `room`\?/],
+  ])('%p is an OptionsError saying what to write', (options, message) => {
+    expect(() => userCounterMiddleware(options as Options)).toThrow(OptionsError);
+    expect(() => userCounterMiddleware(options as Options)).toThrow(message);
   });
 });
 

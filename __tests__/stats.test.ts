@@ -49,6 +49,25 @@ test('connect, disconnect and change carry the room and its count beside the tot
   ]);
 });
 
+test('a room whose text cannot be drawn gets 500 and an error event naming the room; other rooms stream on', async () => {
+  const { url, counter } = await startCounterApp({
+    room: byPage,
+    text: (count, { room }) => {
+      if (room === 'broken') throw new Error('cannot draw this room');
+      return `Users online: ${count}`;
+    },
+  });
+  const errors: (Error & { room?: string })[] = [];
+  counter.events.on('error', (error) => errors.push(error));
+  const broken = await open(url, 'broken');
+  expect(broken.status).toBe(500);
+  expect(errors.map((error) => [error.message, error.room])).toEqual([['cannot draw this room', 'broken']]);
+  expect(counter.countIn('broken')).toBe(0);
+  expect(counter.stats()).toMatchObject({ connections: 0, rooms: 0 });
+  const fine = await open(url, 'fine');
+  await fine.waitForLastFrame((png) => showsCount(png, 1), 'another room to show 1');
+});
+
 test('stats count connections, viewers and rooms, and the frames and bytes the viewers received', async () => {
   // No keep-alive re-sends or heartbeat bytes: every frame sent is a first frame or a broadcast.
   const { url, counter } = await startCounterApp({ room: byPage, keepAliveMs: 0, heartbeatMs: 0 });

@@ -75,7 +75,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
         renderer: rendererFor(room, pixelRatio),
         format,
         tickMs,
-        report,
+        report: (error) => report(inRoom(error, room)),
       });
       // Registered before any stream: it sees each frame before the streams do.
       broadcaster.bus.on('frame', (frame) => stats.broadcast(subscribers, frame));
@@ -226,7 +226,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       joined = registry.join(name, pixelRatio, writer, viewer);
     } catch (error) {
       // A new room whose first frames cannot be drawn (a `text` that throws).
-      report(toError(error));
+      report(inRoom(toError(error), name));
       return refuse(res, 500, 'The counter image could not be drawn.');
     }
     stats.opened(writer);
@@ -274,7 +274,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
         res.end(buffer);
       },
       (error: unknown) => {
-        report(toError(error));
+        report(inRoom(toError(error), room));
         if (!res.headersSent && !res.destroyed) refuse(res, 500, 'The counter image could not be drawn.');
       },
     );
@@ -384,6 +384,12 @@ function rendererFactory(config: Configuration, onRender: () => void): (room: st
         : undefined,
     };
   };
+}
+
+/** A render error, marked with the room it was drawing for (its message unchanged). */
+function inRoom(error: Error, room: string): Error {
+  if (!Object.hasOwn(error, 'room')) Object.defineProperty(error, 'room', { value: room, enumerable: true, configurable: true });
+  return error;
 }
 
 /** A short plain-text refusal, never cached and never counted. */

@@ -77,8 +77,8 @@ export type UserCounterEvents = {
   connect: RoomCounts;
   /** A stream on this instance, in `room`, ended. */
   disconnect: RoomCounts;
-  /** A failure the counter survived: a render or store error. */
-  error: Error;
+  /** A failure the counter survived: a render or store error. A render error has the `room` it was drawing for. */
+  error: Error & { readonly room?: string };
 };
 
 /** A sink for the few lines the middleware writes. */
