@@ -142,6 +142,32 @@ describe('room names', () => {
   });
 });
 
+describe('frames shared between rooms', () => {
+  test('with a text of the count alone, a new room costs no render for counts already drawn', async () => {
+    const app = await startCounterApp({ room: byPage });
+    const first = await open(app, 'one');
+    await first.waitForLastFrame((png) => showsCount(png, 1), 'room one to show 1');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const renders = app.counter.stats().renders;
+    for (const name of ['two', 'three', 'four']) {
+      const viewer = await open(app, name);
+      await viewer.waitForLastFrame((png) => showsCount(png, 1), `room ${name} to show 1`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(app.counter.stats().renders).toBe(renders);
+  });
+
+  test('with a text that takes the room, each room draws its own frames', async () => {
+    const app = await startCounterApp({ room: byPage, text: (count, { room }) => `${room} ${count}` });
+    const renders = app.counter.stats().renders;
+    for (const name of ['two', 'three']) {
+      const viewer = await open(app, name);
+      await viewer.waitForFrames(1);
+    }
+    await eventually(() => app.counter.stats().renders >= renders + 2, 'a render for each room');
+  });
+});
+
 describe('options', () => {
   test.each([
     [{ room: 'page' }, /`room` must be a function of the request/],

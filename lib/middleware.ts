@@ -14,6 +14,7 @@ import { resolveOptions } from './options.js';
 import type { Configuration } from './options.js';
 import { DEFAULT_ROOM, RoomRegistry, roomNameProblem } from './room-registry.js';
 import type { Channel, Room } from './room-registry.js';
+import { SharedFrames } from './shared-frames.js';
 import { StaticImages, queryOf, wantsStaticImage } from './static-fallback.js';
 import type { CountStore, Options, UserCounter, UserCounterEvents } from './types.js';
 import { viewerDigest } from './viewer-identity.js';
@@ -72,7 +73,8 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     createBroadcaster: (room, pixelRatio, subscribers) => {
       const broadcaster = new FrameBroadcaster({
         readCount: () => store.count(room),
-        renderer: rendererFor(room, pixelRatio),
+        // A room-dependent drawing draws a new room's first frames off the request path.
+        renderer: rendererFor(room, pixelRatio, room === DEFAULT_ROOM && pixelRatio === config.pixelRatio),
         format,
         tickMs,
         report: (error) => report(inRoom(error, room)),
@@ -363,14 +365,25 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   return router;
 }
 
-/** The frames' renderer for a room at a pixel ratio, counting each render with `onRender`. */
-function rendererFactory(config: Configuration, onRender: () => void): (room: string, pixelRatio: number) => FrameRenderer {
+/**
+ * The frames' renderer for a room at a pixel ratio, counting each render with `onRender`.
+ * When the drawing does not depend on the room, every room shares one cache of PNGs, so
+ * a new room costs no render for a count already drawn. Otherwise a renderer draws at once
+ * (`renderSync`, for the broadcaster's first frames) only where `drawsAtOnce` says.
+ */
+function rendererFactory(
+  config: Configuration,
+  onRender: () => void,
+): (room: string, pixelRatio: number, drawsAtOnce?: boolean) => FrameRenderer {
   const canvasRenderers = config.render ? undefined : createCanvasRenderers(config.image, config.canvas);
-  return (room, pixelRatio) => {
+  const shared = config.roomInDrawing ? undefined : new SharedFrames();
+  return (room, pixelRatio, drawsAtOnce = false) => {
     const renderer = config.render
       ? createCustomRenderer(config.render, { room, pixelRatio }, config.formatCount)
       : canvasRenderers!({ room, pixelRatio });
-    const { render, renderSync } = renderer;
+    if (shared) return shared.wrap(renderer, pixelRatio, onRender);
+    const { render } = renderer;
+    const renderSync = drawsAtOnce ? renderer.renderSync : undefined;
     return {
       render(count) {
         onRender();

@@ -24,6 +24,11 @@ export interface Configuration {
   readonly maxPixelRatio: number;
   readonly formatCount: (count: number) => string;
   readonly render: RenderFunction | undefined;
+  /**
+   * Whether the frames may differ by room: a `text` or `render` that declares the context
+   * parameter. Otherwise every room shares its frames.
+   */
+  readonly roomInDrawing: boolean;
   readonly canvas: NodeCanvasModule | undefined;
   readonly allowDirect: boolean;
   readonly allowedOrigins: ReadonlySet<string> | undefined;
@@ -172,6 +177,7 @@ export function resolveOptions(options: Options = {}): Configuration {
     maxPixelRatio,
     formatCount,
     render: given.render,
+    roomInDrawing: given.render !== undefined ? given.render.length > 1 : given.text !== undefined && given.text.length > 1,
     canvas: given.canvas,
     allowDirect: given.allowDirect ?? DEFAULTS.allowDirect,
     allowedOrigins: given.allowedOrigins === undefined ? undefined : origins(given.allowedOrigins),

@@ -133,8 +133,10 @@ export interface Options {
   height?: number;
   /**
    * The text drawn for a count; the second argument has the `room` (control characters removed,
-   * at most 64 characters), the `formattedCount` (per `locale`) and the `pixelRatio`.
-   * Default ``(count, { formattedCount }) => `Users online: ${formattedCount}` ``.
+   * at most 64 characters), the `formattedCount` (per `locale`) and the `pixelRatio`. A function
+   * of the count alone (one parameter) draws the same frames for every room, which rooms then
+   * share; one that declares the second parameter is drawn room by room.
+   * Default ``(count, { formattedCount }) => `Users online: ${formattedCount}` `` (shared).
    */
   text?: (count: number, context: RenderContext) => string;
   /** A CSS font shorthand. The bundled family is `Anton`. Default `'20px Anton'`. */
@@ -156,7 +158,10 @@ export interface Options {
   pixelRatio?: number;
   /** Format the count per this locale (`'en-US'`: `1,234`; `'de'`: `1.234`). Default: plain digits. */
   locale?: string | string[];
-  /** A custom renderer that returns a PNG for a count; replaces the built-in drawing. Default: none. */
+  /**
+   * A custom renderer that returns a PNG for a count; replaces the built-in drawing. As with
+   * `text`, one that declares the second (context) parameter is called room by room. Default: none.
+   */
   render?: RenderFunction;
   /** node-canvas (`require('canvas')`) to draw with instead of `@napi-rs/canvas`. Default: none. */
   canvas?: NodeCanvasModule;
