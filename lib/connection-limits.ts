@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+
 /** Why a stream was refused, with the HTTP answer that says so. */
 export interface Refusal {
   readonly status: 429 | 503;
@@ -20,6 +22,7 @@ export class ConnectionLimits {
 
   /** Take a place for `address`, or say why not. Every admitted stream must be `release`d once. */
   admit(address: string): Refusal | undefined {
+    address = addressGroup(address);
     if (this.total >= this.maxConnections) {
       return { status: 503, reason: 'Too many viewers right now: the counter is at its limit. Try again shortly.' };
     }
@@ -33,10 +36,26 @@ export class ConnectionLimits {
   }
 
   release(address: string): void {
+    address = addressGroup(address);
     const held = this.perAddress.get(address) ?? 0;
     if (held === 0) return;
     if (held === 1) this.perAddress.delete(address);
     else this.perAddress.set(address, held - 1);
     this.total -= 1;
   }
+}
+
+/**
+ * The unit the per-address cap counts: an IPv4 address, or an IPv6 /64 (one client is
+ * usually given a whole /64, so single IPv6 addresses would cost it nothing to vary).
+ */
+export function addressGroup(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (!isIPv6(address)) return address;
+  const [head, tail = ''] = address.split('%')[0].split('::');
+  const left = head ? head.split(':') : [];
+  const right = address.includes('::') && tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
