@@ -3,6 +3,7 @@ import type { BusSubscriber } from '../lib/frame-broadcaster.js';
 import { MultipartFormat } from '../lib/multipart-format.js';
 import type { Frame } from '../lib/multipart-format.js';
 import { PalettePngEncoder } from '../lib/png-encoder.js';
+import { StreamTicker } from '../lib/stream-ticker.js';
 
 // Coalescing and rate limiting, with fake timers: which counts reach the bus, and how many
 // renders it takes. Speed is the benchmark's job; this is about what is sent.
@@ -23,7 +24,7 @@ function setup(initial = 0) {
       },
     },
     format: new MultipartFormat(),
-    tickMs: 1000,
+    ticker: new StreamTicker(1000),
     report: (error) => errors.push(error),
   });
   broadcaster.bus.on('frame', (frame: Frame) => broadcast.push(frame.count));
@@ -155,7 +156,7 @@ test('a render that fails is reported and not retried until the count changes ag
       },
     },
     format: new MultipartFormat(),
-    tickMs: 1000,
+    ticker: new StreamTicker(1000),
     report: (error) => errors.push(error),
   });
   await jest.advanceTimersByTimeAsync(100);
@@ -167,13 +168,16 @@ test('a render that fails is reported and not retried until the count changes ag
   broadcaster.close();
 });
 
-test('close() stops rendering and the shared tick', async () => {
+test('close() stops rendering; the shared tick stops with its last stream', async () => {
   const { broadcaster, set, broadcast } = setup();
-  subscribe(broadcaster, 3);
+  const streams: BusSubscriber[] = Array.from({ length: 3 }, () => ({ send: () => undefined, tick: () => false }));
+  for (const stream of streams) broadcaster.subscribe(stream);
   broadcaster.close();
   set(5);
   await jest.advanceTimersByTimeAsync(5000);
   expect(broadcast).toEqual([]);
+  for (const stream of streams) broadcaster.unsubscribe(stream);
+  await jest.advanceTimersByTimeAsync(10);
   expect(jest.getTimerCount()).toBe(0);
 });
 

@@ -2,8 +2,7 @@ import type { Emitter } from 'mitt';
 import { createIsolatedEmitter, toError } from './events.js';
 import type { Frame, MultipartFormat } from './multipart-format.js';
 import type { FrameRenderer } from './frame-renderer.js';
-import { StreamTicker } from './stream-ticker.js';
-import type { TickedStream } from './stream-ticker.js';
+import type { StreamTicker, TickedStream } from './stream-ticker.js';
 
 /** What travels on the bus to every stream. */
 export type BusEvents = {
@@ -21,8 +20,8 @@ export interface BroadcasterSettings {
   readonly readCount: () => number;
   readonly renderer: FrameRenderer;
   readonly format: MultipartFormat;
-  /** How often the shared tick runs while any stream is open. */
-  readonly tickMs: number;
+  /** The periodic duties of the streams: one ticker shared by every broadcaster of a counter. */
+  readonly ticker: StreamTicker;
   /** Where render failures go. */
   readonly report: (error: Error) => void;
 }
@@ -65,12 +64,13 @@ export class FrameBroadcaster {
   private readonly departed = new Set<BusSubscriber['send']>();
   private compaction: NodeJS.Immediate | undefined;
   private readonly ticker: StreamTicker;
+  private subscribers = 0;
   private sleepTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
 
   constructor(private readonly settings: BroadcasterSettings) {
     this.bus = createIsolatedEmitter<BusEvents>((error) => settings.report(toError(error)));
-    this.ticker = new StreamTicker(settings.tickMs);
+    this.ticker = settings.ticker;
     const { renderSync } = settings.renderer;
     if (renderSync) {
       // At once, so that the first viewer gets its exact frame (and a broken drawing throws here).
@@ -97,6 +97,7 @@ export class FrameBroadcaster {
     if (this.closed) return;
     this.bus.on('frame', subscriber.send);
     this.ticker.add(subscriber);
+    this.subscribers += 1;
   }
 
   /**
@@ -107,6 +108,7 @@ export class FrameBroadcaster {
   unsubscribe(subscriber: BusSubscriber): void {
     this.departed.add(subscriber.send);
     this.ticker.remove(subscriber);
+    this.subscribers -= 1;
     this.compaction ??= setImmediate(() => this.dropDeparted());
   }
 
@@ -120,7 +122,6 @@ export class FrameBroadcaster {
   /** Stop rendering and ticking. */
   close(): void {
     this.closed = true;
-    this.ticker.stop();
     if (this.compaction) clearImmediate(this.compaction);
     this.dropDeparted();
     clearTimeout(this.sleepTimer);
@@ -201,7 +202,7 @@ export class FrameBroadcaster {
   }
 
   private window(): number {
-    return Math.min(MAX_WINDOW_MS, this.ticker.size * WINDOW_MS_PER_STREAM);
+    return Math.min(MAX_WINDOW_MS, this.subscribers * WINDOW_MS_PER_STREAM);
   }
 
   private sleep(ms: number): Promise<void> {

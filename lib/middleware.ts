@@ -6,6 +6,7 @@ import { createCanvasRenderers, createCustomRenderer } from './frame-renderer.js
 import type { FrameRenderer } from './frame-renderer.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { StatsRecorder } from './counter-stats.js';
+import { StreamTicker } from './stream-ticker.js';
 import type { CounterStats } from './counter-stats.js';
 import { hotlinkRejection, staticImageRejection } from './hotlink-policy.js';
 import { MultipartFormat } from './multipart-format.js';
@@ -59,6 +60,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   // checks and maxStreamMs.
   const tickMs = Math.max(10, Math.min(MAX_TICK_MS, ...[config.heartbeatMs, config.keepAliveMs].filter((ms) => ms > 0)));
   const stats = new StatsRecorder();
+  const ticker = new StreamTicker(tickMs);
   const rendererFor = rendererFactory(config, () => (stats.renders += 1));
   const writers = new Set<MultipartWriter>();
   let closing: Promise<void> | undefined;
@@ -70,17 +72,15 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     maxRooms: config.maxRooms,
     pinnedPixelRatio: config.pixelRatio,
     readCount: (room) => store.count(room),
-    createBroadcaster: (room, pixelRatio, subscribers) => {
+    createBroadcaster: (room, pixelRatio) => {
       const broadcaster = new FrameBroadcaster({
         readCount: () => store.count(room),
         // A room-dependent drawing draws a new room's first frames off the request path.
         renderer: rendererFor(room, pixelRatio, room === DEFAULT_ROOM && pixelRatio === config.pixelRatio),
         format,
-        tickMs,
+        ticker,
         report: (error) => report(inRoom(error, room)),
       });
-      // Registered before any stream: it sees each frame before the streams do.
-      broadcaster.bus.on('frame', (frame) => stats.broadcast(subscribers, frame));
       return broadcaster;
     },
   });
@@ -94,6 +94,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     tickMs,
     stallTimeoutMs: config.stallTimeoutMs,
     maxStreamMs: config.maxStreamMs,
+    stats: stats.frames,
   };
   const streamHeaders = {
     'Content-Type': format.contentType,
@@ -237,7 +238,6 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     writers.add(writer);
     const first = joined.channel.broadcaster.firstFrame(store.count(name));
     writer.start(first);
-    stats.started(writer, first);
     joined.channel.broadcaster.subscribe(writer);
     events.emit('connect', countsIn(name));
   };
@@ -350,6 +350,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     close() {
       closing ??= (async () => {
         registry.close();
+        ticker.stop();
         await Promise.all([...writers].map((writer) => endStream(writer)));
         store.events.off('change', onStoreChange);
         // A store shared by several counters is closed by the last of them.

@@ -15,6 +15,16 @@ export interface WriterSettings {
   readonly stallTimeoutMs: number;
   /** End the stream cleanly after this long; 0: never. */
   readonly maxStreamMs: number;
+  /** Where every writer of a counter adds up what it sent and dropped. */
+  readonly stats: WriterStats;
+}
+
+/** What the writers of one counter sent, added up as they go. */
+export interface WriterStats {
+  /** Frames handed to sockets: first frames, new frames and the newest after a `drain` (not keep-alive re-sends). */
+  framesSent: number;
+  /** Frames a slow viewer never got: replaced by a newer one while its socket was full, or still waiting when it left. */
+  framesDropped: number;
 }
 
 const WRITER = Symbol('MultipartWriter');
@@ -48,6 +58,8 @@ export class MultipartWriter {
   private lastWritableLength = 0;
   private finished = false;
   private readonly openedAt = Date.now();
+  /** The socket's byte count when this response began (a kept-alive connection sent others before). */
+  private readonly bytesBefore: number;
 
   /** `onEnd` runs exactly once, when the stream ends for any reason. */
   constructor(
@@ -57,6 +69,14 @@ export class MultipartWriter {
   ) {
     (response as WithWriter)[WRITER] = this;
     response.once('close', onResponseClose);
+    this.bytesBefore = response.socket?.bytesWritten ?? 0;
+  }
+
+  /** Bytes of this stream the kernel has taken (not what still waits in Node's buffers). */
+  get bytesSent(): number {
+    const socket = this.response.socket;
+    if (!socket) return 0;
+    return Math.max(0, socket.bytesWritten - socket.writableLength - this.bytesBefore);
   }
 
   /** Whether the stream has ended. */
@@ -72,6 +92,7 @@ export class MultipartWriter {
       this.latest = first;
       this.write(first.opening);
       this.lastFrameAt = Date.now();
+      this.settings.stats.framesSent += 1;
     } else {
       this.write(this.settings.format.preamble);
     }
@@ -84,6 +105,7 @@ export class MultipartWriter {
     const previous = this.latest;
     this.latest = frame;
     if (this.blocked) {
+      if (this.frameWaiting) this.settings.stats.framesDropped += 1;
       this.frameWaiting = true;
       return;
     }
@@ -93,6 +115,7 @@ export class MultipartWriter {
       this.writeFrame(previous);
     }
     this.writeFrame(frame);
+    this.settings.stats.framesSent += 1;
   };
 
   /**
@@ -174,6 +197,7 @@ export class MultipartWriter {
     if (this.frameWaiting && this.latest && !this.finished) {
       this.frameWaiting = false;
       this.writeFrame(this.latest);
+      this.settings.stats.framesSent += 1;
     }
   }
 
@@ -192,6 +216,7 @@ export class MultipartWriter {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.frameWaiting) this.settings.stats.framesDropped += 1;
     this.response.off('drain', onResponseDrain);
     this.response.off('close', onResponseClose);
     delete (this.response as WithWriter)[WRITER];

@@ -45,7 +45,7 @@ export interface RoomRegistrySettings {
    * A new broadcaster for a room at a pixel ratio, whose streams will be `writers`; may
    * throw (a drawing that fails).
    */
-  createBroadcaster(room: string, pixelRatio: number, writers: ReadonlySet<MultipartWriter>): FrameBroadcaster;
+  createBroadcaster(room: string, pixelRatio: number): FrameBroadcaster;
   /** The room's count now. */
   readCount(room: string): number;
 }
@@ -145,7 +145,7 @@ export class RoomRegistry {
 
   private channel(room: Room, pixelRatio: number): Channel {
     const writers = new Set<MultipartWriter>();
-    const channel: Channel = { pixelRatio, broadcaster: this.settings.createBroadcaster(room.name, pixelRatio, writers), writers };
+    const channel: Channel = { pixelRatio, broadcaster: this.settings.createBroadcaster(room.name, pixelRatio), writers };
     room.channels.set(pixelRatio, channel);
     return channel;
   }
