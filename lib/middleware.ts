@@ -2,8 +2,7 @@ import type { Application, NextFunction, Request, Response, Router } from 'expre
 import { Router as createRouter } from 'express';
 import { createIsolatedEmitter, toError } from './events.js';
 import { FrameBroadcaster } from './frame-broadcaster.js';
-import { createCanvasRenderers, createCustomRenderer } from './frame-renderer.js';
-import type { FrameRenderer } from './frame-renderer.js';
+import { rendererFactory } from './renderer-factory.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { StatsRecorder } from './counter-stats.js';
 import { StreamTicker } from './stream-ticker.js';
@@ -12,13 +11,11 @@ import { hotlinkRejection, staticImageRejection } from './hotlink-policy.js';
 import { MultipartFormat } from './multipart-format.js';
 import { MultipartWriter } from './multipart-writer.js';
 import { resolveOptions } from './options.js';
-import type { Configuration } from './options.js';
-import { DEFAULT_ROOM, RoomRegistry, roomNameProblem } from './room-registry.js';
+import { DEFAULT_ROOM, RoomRegistry } from './room-registry.js';
 import type { Channel, Room } from './room-registry.js';
-import { SharedFrames } from './shared-frames.js';
-import { StaticImages, queryOf, wantsStaticImage } from './static-fallback.js';
+import { StaticImages, wantsStaticImage } from './static-fallback.js';
 import type { CountStore, Options, UserCounter, UserCounterEvents } from './types.js';
-import { viewerDigest } from './viewer-identity.js';
+import { StreamTargets } from './stream-target.js';
 
 /** The router `userCounterMiddleware` returns, with the counter's handle. */
 export type UserCounterRouter = Router & { readonly counter: UserCounter };
@@ -133,35 +130,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     Object.defineProperty(app.locals, 'userCount', { get: () => store.count(), enumerable: true, configurable: true });
   };
 
-  /** The request's room, or why its name is refused. Throws what the `room` option throws. */
-  const roomOf = (req: Request): { room: string } | { problem: string } => {
-    const named: unknown = config.room?.(req);
-    if (named === undefined || named === null) return { room: DEFAULT_ROOM };
-    // `req.query.page` is an array for `?page=a&page=b`.
-    if (typeof named !== 'string') return { problem: 'The room name must be one piece of text.' };
-    const problem = roomNameProblem(named);
-    return problem ? { problem } : { room: named };
-  };
-
-  let warnedAboutIdentity = false;
-  /** The digest of the request's identity; undefined counts the stream on its own. Throws what `identify` throws. */
-  const viewerOf = (req: Request): string | undefined => {
-    if (!config.identify) return undefined;
-    const identity: unknown = config.identify(req);
-    if (typeof identity === 'string') return viewerDigest(identity);
-    if (identity !== undefined && identity !== null && !warnedAboutIdentity) {
-      warnedAboutIdentity = true;
-      logger.warn(`express-user-counter: \`identify\` returned ${typeof identity}; it must return a string (or undefined). Such streams count on their own.`);
-    }
-    return undefined;
-  };
-
-  const pixelRatioOf = (req: Request): number => {
-    const asked = queryOf(req).get('dpr');
-    const ratio = asked === null || asked === '' ? NaN : Number(asked);
-    if (!Number.isFinite(ratio)) return config.pixelRatio;
-    return Math.min(config.maxPixelRatio, Math.max(1, Math.round(ratio)));
-  };
+  const targets = new StreamTargets(config, logger);
 
   const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerIp);
   let warnedAboutProxy = false;
@@ -172,14 +141,14 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
     let target: StreamTarget;
     try {
-      const named = roomOf(req);
+      const named = targets.roomOf(req);
       if ('problem' in named) return refuse(res, 400, named.problem);
       if (req.method === 'HEAD') {
         res.writeHead(200, streamHeaders);
         res.end();
         return;
       }
-      target = { room: named.room, pixelRatio: pixelRatioOf(req), viewer: viewerOf(req) };
+      target = { room: named.room, pixelRatio: targets.pixelRatioOf(req), viewer: targets.viewerOf(req) };
     } catch (error) {
       return next(error);
     }
@@ -249,13 +218,13 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
     let named: { room: string } | { problem: string };
     try {
-      named = roomOf(req);
+      named = targets.roomOf(req);
     } catch (error) {
       return next(error);
     }
     if ('problem' in named) return refuse(res, 400, named.problem);
     const { room } = named;
-    const pixelRatio = pixelRatioOf(req);
+    const pixelRatio = targets.pixelRatioOf(req);
     const count = store.count(room);
     // The frame the room's streams show, when it is this count; else a render (cached).
     const live = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.firstFrame(count);
@@ -300,7 +269,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       if (config.room) {
         let named: { room: string } | { problem: string };
         try {
-          named = roomOf(req);
+          named = targets.roomOf(req);
         } catch (error) {
           return next(error);
         }
@@ -364,40 +333,6 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   };
   Object.defineProperty(router, 'counter', { value: counter, enumerable: true });
   return router;
-}
-
-/**
- * The frames' renderer for a room at a pixel ratio, counting each render with `onRender`.
- * When the drawing does not depend on the room, every room shares one cache of PNGs, so
- * a new room costs no render for a count already drawn. Otherwise a renderer draws at once
- * (`renderSync`, for the broadcaster's first frames) only where `drawsAtOnce` says.
- */
-function rendererFactory(
-  config: Configuration,
-  onRender: () => void,
-): (room: string, pixelRatio: number, drawsAtOnce?: boolean) => FrameRenderer {
-  const canvasRenderers = config.render ? undefined : createCanvasRenderers(config.image, config.canvas);
-  const shared = config.roomInDrawing ? undefined : new SharedFrames();
-  return (room, pixelRatio, drawsAtOnce = false) => {
-    const renderer = config.render
-      ? createCustomRenderer(config.render, { room, pixelRatio }, config.formatCount)
-      : canvasRenderers!({ room, pixelRatio });
-    if (shared) return shared.wrap(renderer, pixelRatio, onRender);
-    const { render } = renderer;
-    const renderSync = drawsAtOnce ? renderer.renderSync : undefined;
-    return {
-      render(count) {
-        onRender();
-        return render(count);
-      },
-      renderSync: renderSync
-        ? (count) => {
-            onRender();
-            return renderSync(count);
-          }
-        : undefined,
-    };
-  };
 }
 
 /** A render error, marked with the room it was drawing for (its message unchanged). */

@@ -1,0 +1,39 @@
+import type { FrameRenderer } from './frame-renderer.js';
+import { createCanvasRenderers, createCustomRenderer } from './frame-renderer.js';
+import type { Configuration } from './options.js';
+import { SharedFrames } from './shared-frames.js';
+
+/**
+ * The frames' renderer for a room at a pixel ratio, counting each render with `onRender`.
+ * When the drawing does not depend on the room, every room shares one cache of PNGs, so
+ * a new room costs no render for a count already drawn. Otherwise a renderer draws at once
+ * (`renderSync`, for the broadcaster's first frames) only where `drawsAtOnce` says.
+ */
+export function rendererFactory(
+  config: Configuration,
+  onRender: () => void,
+): (room: string, pixelRatio: number, drawsAtOnce?: boolean) => FrameRenderer {
+  const canvasRenderers = config.render ? undefined : createCanvasRenderers(config.image, config.canvas);
+  const shared = config.roomInDrawing ? undefined : new SharedFrames();
+  return (room, pixelRatio, drawsAtOnce = false) => {
+    const renderer = config.render
+      ? createCustomRenderer(config.render, { room, pixelRatio }, config.formatCount)
+      : canvasRenderers!({ room, pixelRatio });
+    if (shared) return shared.wrap(renderer, pixelRatio, onRender);
+    const { render } = renderer;
+    const renderSync = drawsAtOnce ? renderer.renderSync : undefined;
+    return {
+      render(count) {
+        onRender();
+        return render(count);
+      },
+      renderSync: renderSync
+        ? (count) => {
+            onRender();
+            return renderSync(count);
+          }
+        : undefined,
+    };
+  };
+}
+
