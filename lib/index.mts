@@ -7,21 +7,4 @@ export {
   OptionsError,
   STATIC_USER_AGENTS,
 } from './index.js';
-export type {
-  UserCounterRouter,
-  RedisCountStoreOptions,
-  RedisSendCommand,
-  RedisSubscribe,
-  RedisUnsubscribe,
-  CounterStats,
-  CountStore,
-  CountStoreEvents,
-  Logger,
-  NodeCanvasModule,
-  Options,
-  RenderContext,
-  RenderFunction,
-  RoomCounts,
-  UserCounter,
-  UserCounterEvents,
-} from './index.js';
+export type * from './index.js';

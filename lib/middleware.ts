@@ -211,19 +211,27 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     events.emit('connect', countsIn(name));
   };
 
+  /** The request's room; or, having answered 400 for a bad name (or passed on what `room` threw), undefined. */
+  const roomOrReply = (req: Request, res: Response, next: NextFunction): string | undefined => {
+    let named: { room: string } | { problem: string };
+    try {
+      named = targets.roomOf(req);
+    } catch (error) {
+      next(error);
+      return undefined;
+    }
+    if ('room' in named) return named.room;
+    refuse(res, 400, named.problem);
+    return undefined;
+  };
+
   /** One PNG of the room's count for a client that cannot stream; not counted. */
   const serveStaticImage = (req: Request, res: Response, next: NextFunction): void => {
     const rejection = staticImageRejection(req, config);
     if (rejection) return refuse(res, 403, rejection);
     if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
-    let named: { room: string } | { problem: string };
-    try {
-      named = targets.roomOf(req);
-    } catch (error) {
-      return next(error);
-    }
-    if ('problem' in named) return refuse(res, 400, named.problem);
-    const { room } = named;
+    const room = roomOrReply(req, res, next);
+    if (room === undefined) return;
     const pixelRatio = targets.pixelRatioOf(req);
     const count = store.count(room);
     // The frame the room's streams show, when it is this count; else a render (cached).
@@ -267,14 +275,9 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     if (req.path === config.jsonPath) {
       let body: object;
       if (config.room) {
-        let named: { room: string } | { problem: string };
-        try {
-          named = targets.roomOf(req);
-        } catch (error) {
-          return next(error);
-        }
-        if ('problem' in named) return refuse(res, 400, named.problem);
-        body = { count: store.count(named.room), total: store.count(), room: named.room };
+        const room = roomOrReply(req, res, next);
+        if (room === undefined) return;
+        body = { count: store.count(room), total: store.count(), room };
       } else {
         body = { count: store.count() };
       }
