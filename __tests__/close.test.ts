@@ -1,10 +1,10 @@
-import { createHook } from 'node:async_hooks';
 import { randomFillSync } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { MemoryCountStore } from '../lib/index.js';
 import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app.js';
 import { decodePng, showsCount } from './helpers/png.js';
 import { RawClient } from './helpers/raw-socket.js';
+import { trackCounterTimers } from './helpers/counter-timers.js';
 
 afterEach(async () => {
   RawClient.destroyAll();
@@ -42,29 +42,6 @@ function refTimeouts(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
 }
 
-/** Live Timeouts (set, not yet cleared or fired) whose setTimeout/setInterval call is in lib/, ref'd or not. */
-function trackCounterTimers() {
-  const live = new Map<number, string>();
-  const hook = createHook({
-    init(asyncId, type) {
-      if (type !== 'Timeout') return;
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 50;
-      const stack = new Error().stack ?? '';
-      Error.stackTraceLimit = limit;
-      const caller = stack
-        .split('\n')
-        .slice(2)
-        .find((line) => !/\((node:internal\/async_hooks|node:internal\/timers|node:timers)[:)]/.test(line));
-      if (caller && /[/\\]lib[/\\][\w-]+\.ts:/.test(caller)) live.set(asyncId, caller.trim());
-    },
-    destroy(asyncId) {
-      live.delete(asyncId);
-    },
-  });
-  hook.enable();
-  return { live, stop: () => hook.disable() };
-}
 
 test('close() ends all 10 streams with the close-delimiter, then refuses streams with 503, keeps /online.json, and leaves nothing behind', async () => {
   const timers = trackCounterTimers();

@@ -1,8 +1,8 @@
-import { createHook } from 'node:async_hooks';
 import { PNG } from 'pngjs';
 import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app.js';
 import { decodePng, showsCount } from './helpers/png.js';
 import { RawClient } from './helpers/raw-socket.js';
+import { trackCounterTimers } from './helpers/counter-timers.js';
 
 afterEach(async () => {
   RawClient.destroyAll();
@@ -158,28 +158,6 @@ test('heartbeat: when the next frame is another kind of PNG, the bytes sent ahea
   for (const frame of viewer.frames) expect([50, 60]).toContain(decodePng(frame).width);
 });
 
-/** Live Timeout objects (set and not yet cleared or fired) whose setTimeout/setInterval call is in lib/. */
-function trackCounterTimers() {
-  const live = new Map<number, string>();
-  const hook = createHook({
-    init(asyncId, type) {
-      if (type !== 'Timeout') return;
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 50;
-      const stack = new Error().stack ?? '';
-      Error.stackTraceLimit = limit;
-      // The caller of setTimeout/setInterval: the first frame past this hook and the timer internals.
-      const frames = stack.split('\n').slice(2);
-      const caller = frames.find((line) => !/\((node:internal\/async_hooks|node:internal\/timers|node:timers)[:)]/.test(line));
-      if (caller && /[/\\]lib[/\\][\w-]+\.ts:/.test(caller)) live.set(asyncId, caller.trim());
-    },
-    destroy(asyncId) {
-      live.delete(asyncId);
-    },
-  });
-  hook.enable();
-  return { live, stop: () => hook.disable() };
-}
 
 /** Ref'd timers that keep the process alive, as Node reports them. */
 function refTimeouts(): number {
