@@ -48,8 +48,10 @@ function onResponseClose(this: WithWriter): void {
  */
 export class MultipartWriter {
   private latest: Frame | undefined;
-  /** Bytes of the next part's PNG already written ahead as heartbeat. */
+  /** Bytes of the next part's PNG already written ahead as heartbeat... */
   private aheadBytes = 0;
+  /** ...taken from this frame (the latest when they were sent). */
+  private aheadOf: Frame | undefined;
   private lastFrameAt = 0;
   private lastWriteAt = 0;
   private blocked = false;
@@ -102,17 +104,11 @@ export class MultipartWriter {
   send = (frame: Frame): void => {
     // A joining viewer already shows the frame that the next broadcast may bring.
     if (this.finished || frame === this.latest) return;
-    const previous = this.latest;
     this.latest = frame;
     if (this.blocked) {
       if (this.frameWaiting) this.settings.stats.framesDropped += 1;
       this.frameWaiting = true;
       return;
-    }
-    if (previous && this.aheadBytes > 0 && !sharesPrefix(previous, frame, this.aheadBytes)) {
-      // The bytes sent ahead belong to another kind of PNG: finish that part as the
-      // previous frame, then send this one whole.
-      this.writeFrame(previous);
     }
     this.writeFrame(frame);
     this.settings.stats.framesSent += 1;
@@ -150,6 +146,7 @@ export class MultipartWriter {
     } else if (heartbeatDue) {
       this.write(frame.png.subarray(this.aheadBytes, this.aheadBytes + 1));
       this.aheadBytes += 1;
+      this.aheadOf = frame;
     } else {
       return false;
     }
@@ -163,7 +160,9 @@ export class MultipartWriter {
   end(): void {
     if (this.finished) return;
     if (!this.response.destroyed) {
-      const rest = this.latest ? this.latest.png.subarray(this.aheadBytes) : Buffer.alloc(0);
+      const { latest } = this;
+      if (latest) this.completeAheadUnless(latest);
+      const rest = latest ? latest.png.subarray(this.aheadBytes) : Buffer.alloc(0);
       this.response.end(Buffer.concat([rest, this.settings.format.closeDelimiter]));
     }
     this.finish();
@@ -175,7 +174,19 @@ export class MultipartWriter {
     this.finish();
   }
 
+  /**
+   * The bytes sent ahead belong to another kind of PNG than `frame` (another size: a custom
+   * renderer): finish that part as the frame they came from, so `frame` starts a part whole.
+   */
+  private completeAheadUnless(frame: Frame): void {
+    const from = this.aheadOf;
+    if (this.aheadBytes === 0 || !from || sharesPrefix(from, frame, this.aheadBytes)) return;
+    this.write(from.wire.subarray(this.aheadBytes));
+    this.aheadBytes = 0;
+  }
+
   private writeFrame(frame: Frame): void {
+    this.completeAheadUnless(frame);
     this.write(this.aheadBytes > 0 ? frame.wire.subarray(this.aheadBytes) : frame.wire);
     this.aheadBytes = 0;
     this.lastFrameAt = Date.now();
@@ -221,6 +232,7 @@ export class MultipartWriter {
     this.response.off('close', onResponseClose);
     delete (this.response as WithWriter)[WRITER];
     this.latest = undefined;
+    this.aheadOf = undefined;
     this.onEnd();
   }
 }

@@ -1,0 +1,62 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { parseMultipart } from '@remix-run/multipart-parser';
+import { MultipartFormat } from '../lib/multipart-format.js';
+import { MultipartWriter } from '../lib/multipart-writer.js';
+import { PalettePngEncoder } from '../lib/png-encoder.js';
+
+// The writer against a response whose socket fills up on demand: what it writes must always
+// read back as whole PNG parts, whatever the order of heartbeats, blocking and new frames.
+
+class FakeResponse extends EventEmitter {
+  readonly chunks: Buffer[] = [];
+  full = false;
+  destroyed = false;
+  writableEnded = false;
+  writableLength = 0;
+  socket = null;
+  write(chunk: Buffer): boolean {
+    this.chunks.push(Buffer.from(chunk));
+    return !this.full;
+  }
+  end(chunk: Buffer): void {
+    this.chunks.push(Buffer.from(chunk));
+    this.writableEnded = true;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+}
+
+function pngOfWidth(width: number): Buffer {
+  return new PalettePngEncoder(width, 2, new Uint8Array([0, 0, 0, 0, 0, 100, 0, 255])).encodeSync(new Uint8Array(width * 2).fill(1));
+}
+
+test('heartbeat bytes of one PNG size, then blocked, then a frame of another size: the first part is completed, the new one starts whole', () => {
+  const format = new MultipartFormat();
+  const response = new FakeResponse();
+  const stats = { framesSent: 0, framesDropped: 0 };
+  const writer = new MultipartWriter(response as unknown as ServerResponse, {
+    format, keepAliveMs: 0, heartbeatMs: 10, tickMs: 10, stallTimeoutMs: 60_000, maxStreamMs: 0, stats,
+  }, () => undefined);
+  const narrow = format.frame(1, pngOfWidth(50));
+  const wide = format.frame(2, pngOfWidth(60));
+  writer.start(narrow);
+  const start = Date.now();
+  for (let t = 1; t <= 20; t++) writer.tick(start + t * 1000, true);
+  // The next heartbeat byte fills the socket; the wide frame arrives while it is full.
+  response.full = true;
+  writer.tick(start + 30_000, true);
+  writer.send(wide);
+  response.full = false;
+  writer.drained();
+  writer.end();
+
+  const body = Buffer.concat(response.chunks);
+  // 21 bytes of the narrow PNG went ahead (its width among them), one at a time.
+  expect(response.chunks.filter((chunk) => chunk.length === 1)).toHaveLength(21);
+  const parts = [...parseMultipart(body, { boundary: format.boundary })].map((part) => Buffer.from(part.bytes));
+  expect(parts.map((part) => part.readUInt32BE(16))).toEqual([50, 50, 60, 60]);
+  expect(parts).toEqual([narrow.png, narrow.png, wide.png, wide.png]);
+  expect(stats).toEqual({ framesSent: 2, framesDropped: 0 });
+});
