@@ -36,20 +36,16 @@ export class StatsRecorder {
   /** Shared by every writer of the counter (their `settings.stats`). */
   readonly frames: WriterStats = { framesSent: 0, framesDropped: 0 };
   private closedBytes = 0;
-  private readonly writers = new Set<MultipartWriter>();
 
-  opened(writer: MultipartWriter): void {
-    this.writers.add(writer);
-  }
-
+  /** A stream ended: keep what it sent. */
   closed(writer: MultipartWriter): void {
-    if (!this.writers.delete(writer)) return;
     this.closedBytes += writer.bytesSent;
   }
 
-  snapshot(): Pick<CounterStats, 'framesSent' | 'framesDropped' | 'bytesSent' | 'renders'> {
+  /** The figures now, with the streams still open. */
+  snapshot(open: Iterable<MultipartWriter>): Pick<CounterStats, 'framesSent' | 'framesDropped' | 'bytesSent' | 'renders'> {
     let bytesSent = this.closedBytes;
-    for (const writer of this.writers) bytesSent += writer.bytesSent;
+    for (const writer of open) bytesSent += writer.bytesSent;
     return { ...this.frames, bytesSent, renders: this.renders };
   }
 }

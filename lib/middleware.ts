@@ -186,8 +186,8 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     let joined: { room: Room; channel: Channel } | undefined;
     const writer = new MultipartWriter(res, writerSettings, () => {
       limits.release(address);
-      stats.closed(writer);
       if (!joined) return;
+      stats.closed(writer);
       writers.delete(writer);
       joined.channel.broadcaster.unsubscribe(writer);
       registry.leave(joined.room, joined.channel, writer, viewer);
@@ -201,7 +201,6 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       report(inRoom(toError(error), name));
       return refuse(res, 500, 'The counter image could not be drawn.');
     }
-    stats.opened(writer);
     res.writeHead(200, streamHeaders);
     store.increment(name, viewer);
     writers.add(writer);
@@ -315,7 +314,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
         rooms: registry.activeCount,
         broadcasters: registry.broadcasterCount,
         staticImages: staticImagesServed,
-        ...stats.snapshot(),
+        ...stats.snapshot(writers),
       };
     },
     events,
