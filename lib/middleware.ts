@@ -16,6 +16,7 @@ import type { Channel, Room } from './room-registry.js';
 import { StaticImages, wantsStaticImage } from './static-fallback.js';
 import type { CountStore, Options, UserCounter, UserCounterEvents } from './types.js';
 import { StreamTargets } from './stream-target.js';
+import { shedRequestState } from './request-footprint.js';
 
 /** The router `userCounterMiddleware` returns, with the counter's handle. */
 export type UserCounterRouter = Router & { readonly counter: UserCounter };
@@ -207,6 +208,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     const first = joined.channel.broadcaster.firstFrame(store.count(name));
     writer.start(first);
     joined.channel.broadcaster.subscribe(writer);
+    shedRequestState(req, res);
     events.emit('connect', countsIn(name));
   };
 

@@ -70,7 +70,7 @@ export class MultipartWriter {
     private readonly onEnd: () => void,
   ) {
     (response as WithWriter)[WRITER] = this;
-    response.once('close', onResponseClose);
+    response.on('close', onResponseClose);
     this.bytesBefore = response.socket?.bytesWritten ?? 0;
   }
 
@@ -228,9 +228,8 @@ export class MultipartWriter {
     if (this.finished) return;
     this.finished = true;
     if (this.frameWaiting) this.settings.stats.framesDropped += 1;
-    this.response.off('drain', onResponseDrain);
-    this.response.off('close', onResponseClose);
-    delete (this.response as WithWriter)[WRITER];
+    // The listeners stay: a finished writer ignores them, and removing them (and the
+    // writer from the response) costs more than it saves in a leave storm of ten thousand.
     this.latest = undefined;
     this.aheadOf = undefined;
     this.onEnd();
