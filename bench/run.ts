@@ -4,6 +4,7 @@ import os from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCanvasRenderer } from '../lib/frame-renderer.js';
+import { coalescingWindowMs } from '../lib/frame-broadcaster.js';
 import { MultipartFormat } from '../lib/multipart-format.js';
 import { resolveOptions } from '../lib/options.js';
 import { Child, cpuSeconds, now, rssBytes, sleep, tcpCounters } from './ipc.js';
@@ -107,8 +108,7 @@ function pngFor(count: number): Buffer {
 }
 const hashFor = (count: number): string => frameHash(pngFor(count));
 
-/** Mirrors lib/frame-broadcaster.ts: 0.1 ms per open stream, at most 1 s. */
-const coalescingWindowMs = (streams: number): number => Math.min(1000, streams * 0.1);
+// The window the counter waits after a broadcast before showing an isolated change.
 
 // ---------------------------------------------------------------- the client processes
 

@@ -35,17 +35,41 @@ const CACHED_FRAMES = 64;
 const SETTLE_MS = 60;
 /** A broadcast costs O(streams): after one, wait this long per open stream... */
 const WINDOW_MS_PER_STREAM = 0.1;
-/** ...but never more than this, so a huge audience still sees a change within a second. */
-const MAX_WINDOW_MS = 1000;
-/** While changes keep coming (a join storm), viewers get at most one frame this often. */
+/**
+ * ...but never more than this, so that a huge audience sees a change within a second of
+ * it: the window, the settle time and the fan-out to ten thousand streams (a few hundred ms).
+ */
+const MAX_WINDOW_MS = 700;
+/** While changes keep coming (a join storm), viewers get at most one frame this often... */
 const STORM_WINDOW_MS = 1000;
+/**
+ * ...or less often for a huge audience: each storm broadcast goes to every stream while the
+ * server is also accepting the storm (10 000 streams: every 2 s).
+ */
+const STORM_MS_PER_STREAM = 0.2;
+
+/** How long after a broadcast to `streams` an isolated change waits at most. */
+export function coalescingWindowMs(streams: number): number {
+  return Math.min(MAX_WINDOW_MS, streams * WINDOW_MS_PER_STREAM);
+}
+
+/** How long after a broadcast to `streams` the next one waits while changes keep coming. */
+export function stormWindowMs(streams: number): number {
+  return Math.max(STORM_WINDOW_MS, streams * STORM_MS_PER_STREAM);
+}
+/**
+ * A broadcast writes to this many streams, then lets the event loop accept connections and
+ * read sockets before the next slice: ten thousand writes in one go hold the loop for a few
+ * hundred milliseconds, long enough for the listen queue to overflow during a join storm.
+ */
+export const STREAMS_PER_SLICE = 500;
 
 /**
  * From count changes to frames on the bus. Renders are coalesced and rate-limited:
  * one render at a time, always of the newest count. A change is shown once it has held
  * for SETTLE_MS and the window since the last broadcast (growing with the audience) has
- * passed; while changes keep coming, at most once per STORM_WINDOW_MS, and at once when
- * they stop. Each count is rendered once
+ * passed; while changes keep coming, at most once per storm window (also growing with a
+ * huge audience), and once the window allows when they stop. Each count is rendered once
  * while cached; one Buffer per frame is shared by every stream.
  */
 export class FrameBroadcaster {
@@ -140,7 +164,7 @@ export class FrameBroadcaster {
           // Changes have stopped: show the result as soon as the window allows.
           const whenQuiet = Math.max(this.lastBroadcastAt + this.window(), this.lastChangeAt + SETTLE_MS, held);
           // Changes keep coming: show where the count is, once per storm window.
-          const duringStorm = Math.max(this.lastBroadcastAt + STORM_WINDOW_MS, held);
+          const duringStorm = Math.max(this.lastBroadcastAt + stormWindowMs(this.subscribers), held);
           const wait = Math.min(whenQuiet, duringStorm) - now;
           if (wait > 0) {
             await this.sleep(wait);
@@ -179,7 +203,35 @@ export class FrameBroadcaster {
     if (this.closed) return;
     this.current = frame;
     this.lastBroadcastAt = Date.now();
-    this.bus.emit('frame', frame);
+    await this.emitInSlices(frame);
+  }
+
+  /**
+   * `bus.emit('frame')`, a slice of the handlers at a time for a large audience. The list is
+   * taken first: a viewer joining meanwhile already got `frame` as its first frame, and one
+   * leaving ignores it.
+   */
+  private async emitInSlices(frame: Frame): Promise<void> {
+    const handlers = this.bus.all.get('frame');
+    if (!handlers || handlers.length <= STREAMS_PER_SLICE) {
+      this.bus.emit('frame', frame);
+      return;
+    }
+    const list = handlers.slice() as ((frame: Frame) => void)[];
+    for (let start = 0; start < list.length && !this.closed; start += STREAMS_PER_SLICE) {
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      const end = Math.min(list.length, start + STREAMS_PER_SLICE);
+      for (let i = start; i < end; i++) this.deliver(list[i], frame);
+    }
+  }
+
+  /** One handler, isolated as the bus isolates them: a throwing handler does not stop the others. */
+  private deliver(handler: (frame: Frame) => void, frame: Frame): void {
+    try {
+      handler(frame);
+    } catch (error) {
+      this.settings.report(toError(error));
+    }
   }
 
   private async frameFor(count: number): Promise<Frame> {
@@ -202,7 +254,7 @@ export class FrameBroadcaster {
   }
 
   private window(): number {
-    return Math.min(MAX_WINDOW_MS, this.subscribers * WINDOW_MS_PER_STREAM);
+    return coalescingWindowMs(this.subscribers);
   }
 
   private sleep(ms: number): Promise<void> {
