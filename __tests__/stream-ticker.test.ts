@@ -1,4 +1,4 @@
-import { PERIODIC_WRITES_PER_SECOND, StreamTicker } from '../lib/stream-ticker.js';
+import { BUSY_LOOP, PERIODIC_WRITES_PER_SECOND, StreamTicker } from '../lib/stream-ticker.js';
 import type { TickedStream } from '../lib/stream-ticker.js';
 
 // The shared tick hands out a budget of periodic writes: every stream is visited each tick,
@@ -74,4 +74,18 @@ test('the timer runs only while a stream is there', () => {
   } finally {
     jest.useRealTimers();
   }
+});
+
+test('while the event loop is busy (a join storm), a tick writes a tenth of the budget; stall checks still visit every stream', () => {
+  const tickMs = 300;
+  const ticker = new StreamTicker(tickMs);
+  const budget = Math.floor((PERIODIC_WRITES_PER_SECOND * tickMs) / 1000);
+  const streams = Array.from({ length: budget * 2 }, eagerStream);
+  for (const stream of streams) ticker.add(stream);
+  ticker.tick(0, BUSY_LOOP + 0.1);
+  expect(streams.reduce((sum, stream) => sum + stream.writes, 0)).toBe(Math.ceil(budget / 10));
+  expect(streams.every((stream) => stream.visits === 1)).toBe(true);
+  ticker.tick(tickMs, BUSY_LOOP - 0.1);
+  ticker.stop();
+  expect(streams.reduce((sum, stream) => sum + stream.writes, 0)).toBe(Math.ceil(budget / 10) + budget);
 });

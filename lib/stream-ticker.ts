@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /** A stream as the ticker sees it: see `MultipartWriter.tick`. */
 export interface TickedStream {
   /** Do what is due; write only when `mayWrite`. Returns whether it wrote. */
@@ -14,6 +16,14 @@ export interface TickedStream {
 export const PERIODIC_WRITES_PER_SECOND = 2000;
 
 /**
+ * When the event loop was busier than this over the last tick (a join storm: accepting and
+ * answering thousands of requests), periodic writes drop to BUSY_SHARE of the budget, so that
+ * they do not compete with accepting connections; stall checks and `maxStreamMs` go on.
+ */
+export const BUSY_LOOP = 0.8;
+const BUSY_SHARE = 0.1;
+
+/**
  * The one timer behind every stream's periodic duties. Each tick visits every stream
  * (stall checks and `maxStreamMs` cost no write), starting where the last tick's write
  * budget ran out, so that no stream is starved.
@@ -24,6 +34,7 @@ export class StreamTicker {
   private cursor = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly writesPerTick: number;
+  private loopBefore = performance.eventLoopUtilization();
 
   constructor(private readonly tickMs: number) {
     this.writesPerTick = Math.max(1, Math.floor((PERIODIC_WRITES_PER_SECOND * tickMs) / 1000));
@@ -38,7 +49,7 @@ export class StreamTicker {
     this.slots.set(stream, this.streams.length);
     this.streams.push(stream);
     if (!this.timer) {
-      this.timer = setInterval(() => this.tick(Date.now()), this.tickMs);
+      this.timer = setInterval(() => this.tick(Date.now(), this.loopBusy()), this.tickMs);
       this.timer.unref();
     }
   }
@@ -56,17 +67,28 @@ export class StreamTicker {
     if (this.streams.length === 0) this.stop();
   }
 
+  /** The event loop's utilisation since the last call. */
+  private loopBusy(): number {
+    const now = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(now, this.loopBefore).utilization;
+    this.loopBefore = now;
+    return busy;
+  }
+
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
   }
 
-  /** One round; public for tests with fake clocks. */
-  tick(now: number): void {
+  /**
+   * One round; public for tests with fake clocks. `loopBusy`: the share of the last period
+   * the event loop spent working (0–1).
+   */
+  tick(now: number, loopBusy = 0): void {
     // A copy: a stream may end (and leave) while it is visited.
     const streams = this.streams.slice();
     const count = streams.length;
-    let budget = this.writesPerTick;
+    let budget = loopBusy > BUSY_LOOP ? Math.ceil(this.writesPerTick * BUSY_SHARE) : this.writesPerTick;
     let next = this.cursor;
     for (let i = 0; i < count; i++) {
       const index = (this.cursor + i) % count;
