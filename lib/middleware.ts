@@ -171,7 +171,9 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       return refuse(res, 429, 'Too many pages are being counted right now. Try again shortly.', RETRY_AFTER_SECONDS);
     }
 
-    const address = req.ip ?? req.socket.remoteAddress ?? '';
+    // Without X-Forwarded-For, `req.ip` is the socket's address whatever 'trust proxy' says:
+    // skip its parsing, which shows in a join storm's profile.
+    const address = (req.headers['x-forwarded-for'] === undefined ? req.socket.remoteAddress : req.ip) ?? req.socket.remoteAddress ?? '';
     const refusal = limits.admit(address);
     if (refusal) {
       if (refusal.status === 429 && !warnedAboutProxy && req.headers['x-forwarded-for'] !== undefined && !req.app.get('trust proxy')) {
