@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import express from 'express';
 import { notify, serve } from './ipc.js';
 
 /**
@@ -29,7 +30,7 @@ const headers = {
 let shared = Buffer.alloc(0);
 let open = 0;
 
-const server = http.createServer((req, res) => {
+const floor = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   if (req.method !== 'GET' || req.url !== '/online.png') {
     res.writeHead(404).end();
     return;
@@ -38,7 +39,18 @@ const server = http.createServer((req, res) => {
   res.write(shared);
   open += 1;
   res.once('close', () => (open -= 1));
-});
+};
+
+// The Express floor (BENCH_FLOOR_EXPRESS=1): the same, as the one middleware of an Express
+// app, which is what any Express app pays per request before the counter does anything.
+let server: http.Server;
+if (process.env.BENCH_FLOOR_EXPRESS) {
+  const app = express();
+  app.use(floor);
+  server = http.createServer(app);
+} else {
+  server = http.createServer(floor);
+}
 
 server.listen({ port: 0, host: '127.0.0.1', backlog }, () => {
   notify('ready', { port: (server.address() as AddressInfo).port, pid: process.pid });

@@ -28,6 +28,8 @@ interface BenchOptions {
   quick: boolean;
   sizes: number[];
   floor: boolean;
+  /** Also run the Express floor (an Express app doing what the floor does) at the largest N. */
+  expressFloor: boolean;
   profile: boolean;
   profileDir: string;
   fanoutRounds: number;
@@ -53,6 +55,7 @@ function parseOptions(argv: string[]): BenchOptions {
     quick,
     sizes,
     floor: !argv.includes('--no-floor'),
+    expressFloor: !argv.includes('--no-floor') && !argv.includes('--no-express-floor'),
     profile: argv.includes('--profile'),
     profileDir: path.resolve(value('--profile-dir') ?? path.join(__dirname, 'profiles')),
     fanoutRounds: Number(value('--fanout-rounds') ?? 3),
@@ -108,7 +111,6 @@ function pngFor(count: number): Buffer {
 }
 const hashFor = (count: number): string => frameHash(pngFor(count));
 
-// The window the counter waits after a broadcast before showing an isolated change.
 
 // ---------------------------------------------------------------- the client processes
 
@@ -226,7 +228,7 @@ class Clients {
 
 // ---------------------------------------------------------------- servers
 
-type Kind = 'server' | 'floor';
+type Kind = 'server' | 'floor' | 'express floor';
 
 interface Memory {
   rss: number;
@@ -373,6 +375,7 @@ async function floorLeave(child: Child, n: number, clients: Clients) {
 async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchOptions, deep: boolean, log: (line: string) => void) {
   const { child, ready } = await Child.start(kind === 'server' ? 'server-child.ts' : 'floor-child.ts', kind, {
     env: {
+      BENCH_FLOOR_EXPRESS: kind === 'express floor' ? '1' : '',
       BENCH_BACKLOG: String(options.backlog),
       BENCH_MAX_CONNECTIONS: String(maxConnectionsFor(options)),
       BENCH_COUNTER_OPTIONS: options.counterOptions,
@@ -380,7 +383,7 @@ async function runStorm(kind: Kind, n: number, clients: Clients, options: BenchO
   });
   const port = ready.port as number;
   try {
-    if (kind === 'floor') await child.call('frame', { png: pngFor(n) });
+    if (kind !== 'server') await child.call('frame', { png: pngFor(n) });
     await sleep(500);
     const idle = await memory(child);
     const before = kind === 'server' ? await child.call('usage', { resetLoopDelay: true }) : undefined;
@@ -674,6 +677,7 @@ async function main(): Promise<void> {
   log(STORM_HEADER);
   log(STORM_RULE);
   const runs: { n: number; server: Awaited<ReturnType<typeof runStorm>>; floor?: Awaited<ReturnType<typeof runStorm>> }[] = [];
+  let expressFloor: Awaited<ReturnType<typeof runStorm>> | undefined;
   try {
     for (const n of options.sizes) {
       const deep = n === maxN;
@@ -681,6 +685,7 @@ async function main(): Promise<void> {
       const floor = options.floor ? await runStorm('floor', n, clients, options, deep, log) : undefined;
       runs.push({ n, server, floor });
     }
+    if (options.expressFloor) expressFloor = await runStorm('express floor', maxN, clients, options, true, log);
   } finally {
     await clients.stop();
     jsonAgent.destroy();
@@ -703,11 +708,30 @@ async function main(): Promise<void> {
     floor: deepRun.floor?.steady,
     ratios: { rssPerStream: ratio(deepRun.server.steady?.rssKB, deepRun.floor?.steady?.rssKB), heapPerStream: ratio(deepRun.server.steady?.heapKB, deepRun.floor?.steady?.heapKB) },
   };
+  // What Express alone costs against the bare floor, and the counter against Express alone.
+  const expressFloorRatios = expressFloor && deepRun.floor
+    ? {
+        n: maxN,
+        storm: expressFloor.storm,
+        steady: expressFloor.steady,
+        toFloor: {
+          connect: ratio(expressFloor.storm.connectMs, deepRun.floor.storm.connectMs),
+          cpu: ratio(expressFloor.storm.cpuSeconds, deepRun.floor.storm.cpuSeconds),
+          rssPerStream: ratio(expressFloor.steady?.rssKB, deepRun.floor.steady?.rssKB),
+        },
+        counterTo: {
+          connect: ratio(deepRun.server.storm.connectMs, expressFloor.storm.connectMs),
+          cpu: ratio(deepRun.server.storm.cpuSeconds, expressFloor.storm.cpuSeconds),
+          rssPerStream: ratio(deepRun.server.steady?.rssKB, expressFloor.steady?.rssKB),
+        },
+      }
+    : undefined;
   const results = {
     machine: info,
     options: { quick: options.quick, sizes: options.sizes, backlog: options.backlog, maxConnections: maxConnectionsFor(options), counterOptions: JSON.parse(options.counterOptions) as object, clientProcesses: clients.workers.length, fanoutRounds: options.fanoutRounds },
     joinStorms,
     steady,
+    expressFloor: expressFloorRatios,
     fanout: deepRun.server.fanout,
     leave: deepRun.server.leave,
     floorLeave: deepRun.floor?.floorLeave,
@@ -727,6 +751,14 @@ async function main(): Promise<void> {
   log('|--:|--:|--:|--:|');
   for (const s of joinStorms) log(`| ${s.n} | ${fmt(s.ratios.connect, 2)}× | ${fmt(s.ratios.cpu, 2)}× | ${fmt(s.ratios.rssAtSettlePerStream, 2)}× |`);
   log(`\nSteady state at ${maxN} (${fmt(steady.server?.streams)} streams open on the counter, ${fmt(steady.floor?.streams)} on the floor): server RSS ${fmt(steady.server?.rssKB, 2)} KB/stream, heap ${fmt(steady.server?.heapKB, 2)} KB/stream; floor RSS ${fmt(steady.floor?.rssKB, 2)} KB/stream, heap ${fmt(steady.floor?.heapKB, 2)} KB/stream; ratio RSS ${fmt(steady.ratios.rssPerStream, 2)}×; CPU while quiet: server ${fmt(steady.server?.cpuPercent, 1)} %, floor ${fmt(steady.floor?.cpuPercent, 1)} %`);
+  if (expressFloorRatios) {
+    const { toFloor, counterTo, steady: expressSteady } = expressFloorRatios;
+    log(`\nThe Express floor at ${maxN} (an Express app whose one middleware does what the floor does): RSS ${fmt(expressSteady?.rssKB, 2)} KB/stream, heap ${fmt(expressSteady?.heapKB, 2)} KB/stream.`);
+    log('| | connect | CPU | RSS/stream (steady) |');
+    log('|---|--:|--:|--:|');
+    log(`| Express floor ÷ floor | ${fmt(toFloor.connect, 2)}× | ${fmt(toFloor.cpu, 2)}× | ${fmt(toFloor.rssPerStream, 2)}× |`);
+    log(`| counter ÷ Express floor | ${fmt(counterTo.connect, 2)}× | ${fmt(counterTo.cpu, 2)}× | ${fmt(counterTo.rssPerStream, 2)}× |`);
+  }
   log('\n## Targets (issue 3)');
   for (const t of results.targets) log(`- ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'} ${t.target}: ${t.measured}`);
   if (options.profile) {
@@ -740,6 +772,7 @@ async function main(): Promise<void> {
 type Results = {
   joinStorms: { n: number; server: StormResult; floor?: StormResult; ratios: { connect: number | null; cpu: number | null } }[];
   steady: { ratios: { rssPerStream: number | null } };
+  expressFloor?: { toFloor: { cpu: number | null; rssPerStream: number | null } };
   fanout?: FanoutResult;
   leave?: LeaveResult;
   frame: { maxPngBytes: number };
@@ -760,12 +793,15 @@ function targets(results: Results, maxN: number) {
     `max ${fmt(big.server.perViewer.maxChangesPerSecond.max)} in 1 s; ${fmt(big.server.perViewer.changes.mean, 2)} changes/viewer mean, ${fmt(big.server.perViewer.changes.max)} max`,
     judge(big.server.perViewer.maxChangesPerSecond.max <= 2),
   );
-  add(`join storm at ${label}: server CPU ≤ 3× the floor's`, `${fmt(big.ratios.cpu, 2)}× (${fmt(big.server.cpuSeconds, 2)} s vs ${fmt(big.floor?.cpuSeconds, 2)} s)`, big.ratios.cpu === null ? null : judge(big.ratios.cpu <= 3));
+  const expressCpu = results.expressFloor ? `; the Express floor: ${fmt(results.expressFloor.toFloor.cpu, 2)}×` : '';
+  add(`join storm at ${label}: server CPU ≤ 3× the floor's`, `${fmt(big.ratios.cpu, 2)}× (${fmt(big.server.cpuSeconds, 2)} s vs ${fmt(big.floor?.cpuSeconds, 2)} s${expressCpu})`, big.ratios.cpu === null ? null : judge(big.ratios.cpu <= 3));
   add(`join storm at ${label}: connect phase ≤ 2× the floor's`, `${fmt(big.ratios.connect, 2)}× (${fmt(big.server.connectMs)} ms vs ${fmt(big.floor?.connectMs)} ms)`, big.ratios.connect === null ? null : judge(big.ratios.connect <= 2));
   const small = results.joinStorms.find((s) => s.n === 1000);
   if (small) add('join storm at 1000: settled within 500 ms of the last connect', `${fmt(small.server.settleMs)} ms`, small.server.settleMs !== null && small.server.settleMs <= 500);
   const rss = results.steady.ratios.rssPerStream;
-  add(`RSS per stream at ${label} ≤ 1.5× the floor's`, `${fmt(rss, 2)}×`, rss === null ? null : judge(rss <= 1.5));
+  const express = results.expressFloor;
+  const expressNote = express ? `; an Express app that does only what the floor does: ${fmt(express.toFloor.rssPerStream, 2)}×` : '';
+  add(`RSS per stream at ${label} ≤ 1.5× the floor's`, `${fmt(rss, 2)}×${expressNote}`, rss === null ? null : judge(rss <= 1.5));
   if (results.fanout) {
     const limit = results.fanout.coalescingWindowMs + 50;
     add(`fan-out of one change to ${label} streams: p99 ≤ coalescing window + 50 ms (${limit} ms)`, `p99 ${fmt(results.fanout.p99Ms)} ms (p50 ${fmt(results.fanout.p50Ms)}, max ${fmt(results.fanout.maxMs)})`, judge(results.fanout.p99Ms <= limit));
