@@ -257,3 +257,31 @@ describe('req.app.locals.userCount', () => {
     expect((await request(url).get('/page')).body).toEqual({ type: 'number', value: 0 });
   });
 });
+
+test("a stream lets go of Express's routing chain (req.next), and keeps what the app put on the request", async () => {
+  let seen: { req: Request; res: express.Response } | undefined;
+  const closedWith: unknown[] = [];
+  const counterApp = await startCounterApp(
+    {},
+    {
+      before: (app) =>
+        app.use((req, res, next) => {
+          res.locals.requestId = 'r-1';
+          res.on('close', () => closedWith.push(res.locals.requestId));
+          seen = { req, res };
+          next();
+        }),
+    },
+  );
+  const viewer = await open(counterApp.url, { headers: { Referer: `${counterApp.url}/page` } });
+  await eventually(() => viewer.frames.length > 0, 'the first frame');
+  const { req, res } = seen!;
+  // Without this, the routers' pending `next` closures would live as long as the stream.
+  expect(req.next).toBeUndefined();
+  expect(res.locals.requestId).toBe('r-1');
+  expect(res.headersSent).toBe(true);
+  expect(String(res.getHeader('content-type'))).toMatch(/^multipart\/x-mixed-replace; boundary=/);
+  viewer.close();
+  await eventually(() => closedWith.length > 0, "the app's close listener");
+  expect(closedWith).toEqual(['r-1']);
+});
