@@ -24,7 +24,7 @@ function setup(initial = 0) {
       },
     },
     format: new MultipartFormat(),
-    ticker: new StreamTicker(1000),
+    ticker: ticker(),
     report: (error) => errors.push(error),
   });
   broadcaster.bus.on('frame', (frame: Frame) => broadcast.push(frame.count));
@@ -41,8 +41,19 @@ function subscribe(broadcaster: FrameBroadcaster, n: number): void {
   for (let i = 0; i < n; i++) broadcaster.subscribe({ ...idle });
 }
 
+/** Every ticker a test made, stopped after it: a stream left subscribed must not keep a timer running. */
+const tickers: StreamTicker[] = [];
+function ticker(): StreamTicker {
+  const made = new StreamTicker(1000);
+  tickers.push(made);
+  return made;
+}
+
 beforeEach(() => jest.useFakeTimers());
-afterEach(() => jest.useRealTimers());
+afterEach(() => {
+  for (const made of tickers.splice(0)) made.stop();
+  jest.useRealTimers();
+});
 
 test('a change is broadcast once it has held for the settle time, then its neighbours are pre-rendered', async () => {
   const { broadcaster, set, broadcast, rendered } = setup();
@@ -183,7 +194,7 @@ test('a render that fails is reported and not retried until the count changes ag
       },
     },
     format: new MultipartFormat(),
-    ticker: new StreamTicker(1000),
+    ticker: ticker(),
     report: (error) => errors.push(error),
   });
   await jest.advanceTimersByTimeAsync(100);
