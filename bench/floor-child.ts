@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import express from 'express';
+import { writeSnapshot } from './heap-snapshot.js';
 import { notify, serve } from './ipc.js';
 
 /**
@@ -68,6 +69,7 @@ serve({
     ]);
     return { bytes: shared.length };
   },
+  heapSnapshot: writeSnapshot,
   usage(message) {
     if (message.gc) (globalThis as { gc?: () => void }).gc?.();
     const memory = process.memoryUsage();

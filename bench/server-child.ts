@@ -5,6 +5,7 @@ import express from 'express';
 import { userCounterMiddleware } from '../lib/index.js';
 import type { Options } from '../lib/index.js';
 import { PalettePngEncoder } from '../lib/png-encoder.js';
+import { writeSnapshot } from './heap-snapshot.js';
 import { notify, now, serve } from './ipc.js';
 import { startProfiling, stopProfiling } from './profiler.js';
 
@@ -108,6 +109,7 @@ serve({
     if (message.resetLoopDelay) loopDelay.reset();
     return result;
   },
+  heapSnapshot: writeSnapshot,
   async profileStart(message) {
     await startProfiling(Number(message.intervalMicros ?? 500));
     return {};
