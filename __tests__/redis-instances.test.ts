@@ -5,30 +5,24 @@ import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app
 import type { CounterApp } from './helpers/counter-app.js';
 import { closeAllStores, connectStore, scriptCalls, startTestRedis, uniquePrefix } from './helpers/redis-server.js';
 import type { TestRedis } from './helpers/redis-server.js';
-import { Viewer } from './helpers/viewer.js';
+import { closeAllViewers, openViewers } from './helpers/viewer.js';
+import type { Viewer } from './helpers/viewer.js';
 import { showsCount } from './helpers/png.js';
 
 // Several app instances sharing one Redis, as behind a load balancer.
 
 let redis: TestRedis;
-const viewers: Viewer[] = [];
 const children: ChildProcess[] = [];
 beforeAll(async () => {
   redis = await startTestRedis();
 });
 afterAll(() => redis?.close());
 afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
+  closeAllViewers();
   for (const child of children.splice(0)) child.kill('SIGKILL');
   await closeAllApps();
   await closeAllStores();
 });
-
-async function open(app: CounterApp, n: number): Promise<Viewer[]> {
-  const opened = await Promise.all(Array.from({ length: n }, () => Viewer.open(app.url)));
-  viewers.push(...opened);
-  return opened;
-}
 
 /** Every handle counts `n`, and every viewer's latest frame shows `n`. */
 async function allShow(apps: CounterApp[], watchers: Viewer[], n: number, timeoutMs = 5000): Promise<void> {
@@ -41,16 +35,16 @@ test('two app instances (ioredis and node-redis) agree, in handles and in frames
   const a = await startCounterApp({ store: (await connectStore('ioredis', redis, { prefix })).store });
   const b = await startCounterApp({ store: (await connectStore('node-redis', redis, { prefix })).store });
 
-  const onA = await open(a, 3);
+  const onA = await openViewers(a.url, 3);
   await allShow([a, b], onA, 3);
-  const onB = await open(b, 2);
+  const onB = await openViewers(b.url, 2);
   await allShow([a, b], [...onA, ...onB], 5);
 
   onA[0].close();
   onA[1].close();
   await allShow([a, b], [onA[2], ...onB], 3);
   onB[0].close();
-  const more = await open(a, 4);
+  const more = await openViewers(a.url, 4);
   await allShow([a, b], [onA[2], onB[1], ...more], 6);
 
   for (const viewer of [onA[2], onB[1], ...more]) viewer.close();
@@ -66,7 +60,7 @@ test('100 viewers joining at once cost script calls bounded by time, not by view
   await eventually(() => a.commands.length > 0 && b.commands.length > 0, 'both instances to start');
   const [beforeA, beforeB] = [scriptCalls(a.commands), scriptCalls(b.commands)];
   const started = Date.now();
-  const watchers = await open(appA, 100);
+  const watchers = await openViewers(appA.url, 100);
   await allShow([appA, appB], [watchers[0]], 100, 15_000);
   const elapsed = Date.now() - started;
   // At most one call per 50 ms of joining, plus the trailing one: never one per viewer.
@@ -80,7 +74,7 @@ test('an instance in another process SIGKILLed while holding 50 viewers: the sur
   const heartbeatMs = 250;
   const ttlMs = 1000;
   const survivor = await startCounterApp({ store: (await connectStore('node-redis', redis, { prefix, heartbeatMs, ttlMs })).store });
-  const [watcher] = await open(survivor, 1);
+  const [watcher] = await openViewers(survivor.url, 1);
 
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'redis-instance.ts')], {
     env: { ...process.env, REDIS_URL: redis.url, PREFIX: prefix, HEARTBEAT_MS: String(heartbeatMs), TTL_MS: String(ttlMs) },
@@ -88,8 +82,7 @@ test('an instance in another process SIGKILLed while holding 50 viewers: the sur
   });
   children.push(child);
   const { url } = await readFirstLine(child);
-  const held = await Promise.all(Array.from({ length: 50 }, () => Viewer.open(url)));
-  viewers.push(...held);
+  const held = await openViewers(url, 50);
   await allShow([survivor], [watcher], 51, 15_000);
 
   const killedAt = Date.now();

@@ -2,14 +2,14 @@ import { closeAllApps, eventually, quietLogger, startCounterApp } from './helper
 import type { CounterApp } from './helpers/counter-app.js';
 import { closeAllStores, connectStore, startTestRedis, uniquePrefix } from './helpers/redis-server.js';
 import type { ClientLibrary, TestRedis } from './helpers/redis-server.js';
-import { Viewer } from './helpers/viewer.js';
+import { closeAllViewers, openViewers } from './helpers/viewer.js';
+import type { Viewer } from './helpers/viewer.js';
 import { showsCount } from './helpers/png.js';
 
 // Redis stopped and started again under two live instances: the streams go on, on the
 // local count, and the totals heal once Redis is back.
 
 let redis: TestRedis;
-const viewers: Viewer[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 beforeAll(async () => {
@@ -21,17 +21,11 @@ afterAll(async () => {
   await redis?.close();
 });
 afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
+  closeAllViewers();
   await redis.start().catch(() => undefined);
   await closeAllApps();
   await closeAllStores();
 });
-
-async function open(app: CounterApp, n: number): Promise<Viewer[]> {
-  const opened = await Promise.all(Array.from({ length: n }, () => Viewer.open(app.url)));
-  viewers.push(...opened);
-  return opened;
-}
 
 async function shows(app: CounterApp, watchers: Viewer[], n: number, what: string, timeoutMs = 5000): Promise<void> {
   await eventually(() => app.counter.count === n, `${what}: count ${n}, have ${app.counter.count}`, timeoutMs);
@@ -57,8 +51,8 @@ describe.each<ClientLibrary>(['ioredis', 'node-redis'])('with %s', (library) => 
     const counterErrors: Error[] = [];
     a.counter.events.on('error', (error) => counterErrors.push(error));
 
-    const onA = await open(a, 2);
-    const onB = await open(b, 1);
+    const onA = await openViewers(a.url, 2);
+    const onB = await openViewers(b.url, 1);
     await shows(a, onA, 3, 'before the outage');
     await shows(b, onB, 3, 'before the outage');
 
@@ -70,7 +64,7 @@ describe.each<ClientLibrary>(['ioredis', 'node-redis'])('with %s', (library) => 
     expect(counterErrors).toHaveLength(1);
 
     // A viewer joining during the outage is counted and shown at once on its instance.
-    const late = await open(a, 1);
+    const late = await openViewers(a.url, 1);
     await late[0].waitForFrames(1);
     expect(a.counter.count).toBeGreaterThanOrEqual(3);
     // Once the others' totals are a TTL old, each instance shows its own viewers.
@@ -106,7 +100,7 @@ test('a store whose Redis is down from the start still counts locally, warns onc
   await redis.stop();
   const store = (await connectStore('ioredis', redis, { prefix, heartbeatMs: 300, ttlMs: 1200, logger })).store;
   const app = await startCounterApp({ store });
-  const [viewer] = await open(app, 1);
+  const [viewer] = await openViewers(app.url, 1);
   await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing the local 1');
   await eventually(() => unreachableWarnings(logger) === 1, 'one warning');
   await redis.start();

@@ -108,3 +108,18 @@ export class Viewer {
     this.request.destroy();
   }
 }
+
+const opened = new Set<Viewer>();
+
+/** Open `n` streams of `baseUrl` at once; `closeAllViewers()` closes them (call from afterEach). */
+export async function openViewers(baseUrl: string, n: number): Promise<Viewer[]> {
+  const viewers = await Promise.all(Array.from({ length: n }, () => Viewer.open(baseUrl)));
+  for (const viewer of viewers) opened.add(viewer);
+  return viewers;
+}
+
+/** Close every stream `openViewers` opened. */
+export function closeAllViewers(): void {
+  for (const viewer of opened) viewer.close();
+  opened.clear();
+}
