@@ -60,3 +60,27 @@ test('heartbeat bytes of one PNG size, then blocked, then a frame of another siz
   expect(parts).toEqual([narrow.png, narrow.png, wide.png, wide.png]);
   expect(stats).toEqual({ framesSent: 2, framesDropped: 0 });
 });
+
+test('told to hold heartbeats back (a busy server), a writer sends no heartbeat byte but still re-sends its frame when the keep-alive is due', () => {
+  const format = new MultipartFormat();
+  const frame = format.frame(1, pngOfWidth(50));
+  const started = () => {
+    const response = new FakeResponse();
+    const writer = new MultipartWriter(response as unknown as ServerResponse, {
+      format, keepAliveMs: 3000, heartbeatMs: 300, tickMs: 300, stallTimeoutMs: 60_000, maxStreamMs: 0, stats: { framesSent: 0, framesDropped: 0 },
+    }, () => undefined);
+    writer.start(frame);
+    return { response, writer };
+  };
+  const start = Date.now();
+
+  const busy = started();
+  expect(busy.writer.tick(start + 1000, true, false)).toBe(false);
+  expect(busy.response.chunks).toHaveLength(1);
+  expect(busy.writer.tick(start + 3000, true, false)).toBe(true);
+  expect(busy.response.chunks.slice(1)).toEqual([frame.wire]);
+
+  const idle = started();
+  expect(idle.writer.tick(start + 1000, true, true)).toBe(true);
+  expect(idle.response.chunks.slice(1)).toEqual([frame.png.subarray(0, 1)]);
+});

@@ -117,14 +117,15 @@ export class MultipartWriter {
   /**
    * Called on the counter's shared tick: reap a stalled viewer, end the stream after
    * `maxStreamMs`, and, when `mayWrite`, re-send the latest frame if the keep-alive is
-   * due, else send the next heartbeat byte. Heartbeat bytes are the next frame's own
+   * due, else (when `heartbeats`) send the next heartbeat byte. Heartbeat bytes are the next frame's own
    * first bytes (every frame of one size starts with the same PNG header), so they cost
    * nothing to display; when they run out, the frame is completed early, which is a
-   * keep-alive re-send. The broadcaster hands out `mayWrite` within a budget of writes
-   * per second, so these duties slow down for a huge audience instead of swamping it.
+   * keep-alive re-send. The ticker hands out `mayWrite` within a budget of writes per
+   * second, so these duties slow down for a huge audience instead of swamping it, and
+   * holds heartbeats back while the event loop is busy.
    * Returns whether it wrote.
    */
-  tick(now: number, mayWrite: boolean): boolean {
+  tick(now: number, mayWrite: boolean, heartbeats = true): boolean {
     if (this.finished) return false;
     // Also for a viewer that is behind: the end is queued after what it has not read yet.
     if (this.settings.maxStreamMs > 0 && now - this.openedAt >= this.settings.maxStreamMs) {
@@ -140,7 +141,7 @@ export class MultipartWriter {
     // Half a tick of slack: a timer that fires a millisecond early must not skip a whole tick.
     const { keepAliveMs, heartbeatMs, tickMs } = this.settings;
     const keepAliveDue = keepAliveMs > 0 && now - this.lastFrameAt >= keepAliveMs - tickMs / 2;
-    const heartbeatDue = heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - tickMs / 2;
+    const heartbeatDue = heartbeats && heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - tickMs / 2;
     if (keepAliveDue || (heartbeatDue && this.aheadBytes >= PNG_HEADER_LENGTH)) {
       this.writeFrame(frame);
     } else if (heartbeatDue) {

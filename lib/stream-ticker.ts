@@ -2,8 +2,11 @@ import { performance } from 'node:perf_hooks';
 
 /** A stream as the ticker sees it: see `MultipartWriter.tick`. */
 export interface TickedStream {
-  /** Do what is due; write only when `mayWrite`. Returns whether it wrote. */
-  tick(now: number, mayWrite: boolean): boolean;
+  /**
+   * Do what is due; write only when `mayWrite`, and heartbeat bytes only when `heartbeats`.
+   * Returns whether it wrote.
+   */
+  tick(now: number, mayWrite: boolean, heartbeats: boolean): boolean;
 }
 
 /**
@@ -17,13 +20,11 @@ export const PERIODIC_WRITES_PER_SECOND = 2000;
 
 /**
  * When the event loop was busier than this over the last tick (a join storm: accepting and
- * answering thousands of requests), periodic writes drop to BUSY_SHARE of the budget, so that
- * they do not compete with accepting connections; stall checks and `maxStreamMs` go on.
+ * answering thousands of requests), heartbeat bytes wait: they only make a closed page
+ * noticed sooner, and would compete with accepting connections. Keep-alive re-sends go on
+ * (a proxy cuts a silent stream), and so do stall checks and `maxStreamMs`.
  */
 export const BUSY_LOOP = 0.8;
-// A quarter, not nothing: keep-alives must still reach every stream before a proxy's read
-// timeout (nginx: 60 s) even when the server stays busy (10 000 streams: every 20 s).
-const BUSY_SHARE = 0.25;
 
 /**
  * The one timer behind every stream's periodic duties. Each tick visits every stream
@@ -90,11 +91,12 @@ export class StreamTicker {
     // A copy: a stream may end (and leave) while it is visited.
     const streams = this.streams.slice();
     const count = streams.length;
-    let budget = loopBusy > BUSY_LOOP ? Math.ceil(this.writesPerTick * BUSY_SHARE) : this.writesPerTick;
+    const heartbeats = loopBusy <= BUSY_LOOP;
+    let budget = this.writesPerTick;
     let next = this.cursor;
     for (let i = 0; i < count; i++) {
       const index = (this.cursor + i) % count;
-      if (streams[index].tick(now, budget > 0) && budget > 0) {
+      if (streams[index].tick(now, budget > 0, heartbeats) && budget > 0) {
         budget -= 1;
         next = index + 1;
       }
