@@ -7,13 +7,15 @@ import { ConnectionLimits } from './connection-limits.js';
 import { StatsRecorder } from './counter-stats.js';
 import { StreamTicker } from './stream-ticker.js';
 import type { CounterStats } from './counter-stats.js';
-import { hotlinkRejection, staticImageRejection } from './hotlink-policy.js';
+import { hotlinkRejection } from './hotlink-policy.js';
 import { MultipartFormat } from './multipart-format.js';
 import { MultipartWriter } from './multipart-writer.js';
 import { resolveOptions } from './options.js';
 import { DEFAULT_ROOM, RoomRegistry } from './room-registry.js';
 import type { Channel, Room } from './room-registry.js';
-import { StaticImages, wantsStaticImage } from './static-fallback.js';
+import { wantsStaticImage } from './static-fallback.js';
+import { StaticImageRoute } from './static-route.js';
+import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse, roomOrReply } from './replies.js';
 import type { CountStore, Options, UserCounter, UserCounterEvents } from './types.js';
 import { StreamTargets } from './stream-target.js';
 import { shedRequestState } from './request-footprint.js';
@@ -25,8 +27,6 @@ export type UserCounterRouter = Router & { readonly counter: UserCounter };
 const storeUsers = new WeakMap<CountStore, number>();
 /** The slowest the shared tick runs. */
 const MAX_TICK_MS = 1000;
-/** What a refused viewer is told to wait before trying again. */
-const RETRY_AFTER_SECONDS = 10;
 /** How long `close()` waits for a viewer to take the close-delimiter before cutting it off. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -82,8 +82,6 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       return broadcaster;
     },
   });
-  const staticImages = new StaticImages(rendererFor);
-  let staticImagesServed = 0;
 
   const writerSettings = {
     format,
@@ -132,6 +130,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   };
 
   const targets = new StreamTargets(config, logger);
+  const staticRoute = new StaticImageRoute({ config, store, targets, registry, rendererFor, isClosing: () => closing !== undefined, report });
 
   const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerIp);
   let warnedAboutProxy = false;
@@ -139,7 +138,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   const openStream = (req: Request, res: Response, next: NextFunction): void => {
     const rejection = hotlinkRejection(req, config);
     if (rejection) return refuse(res, 403, rejection);
-    if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
+    if (closing) return refuse(res, 503, SHUTTING_DOWN, RETRY_AFTER_SECONDS);
     let target: StreamTarget;
     try {
       const named = targets.roomOf(req);
@@ -165,7 +164,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     }
     // The viewer may have gone before we got here; then there is nothing to count.
     if (res.destroyed || req.socket.destroyed) return;
-    if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
+    if (closing) return refuse(res, 503, SHUTTING_DOWN, RETRY_AFTER_SECONDS);
     const { room: name, pixelRatio, viewer } = target;
     if (!registry.admits(name)) {
       return refuse(res, 429, 'Too many pages are being counted right now. Try again shortly.', RETRY_AFTER_SECONDS);
@@ -202,7 +201,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     } catch (error) {
       // A new room whose first frames cannot be drawn (a `text` that throws).
       report(inRoom(toError(error), name));
-      return refuse(res, 500, 'The counter image could not be drawn.');
+      return refuse(res, 500, CANNOT_DRAW);
     }
     res.writeHead(200, streamHeaders);
     store.increment(name, viewer);
@@ -212,54 +211,6 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     joined.channel.broadcaster.subscribe(writer);
     shedRequestState(req, res);
     events.emit('connect', countsIn(name));
-  };
-
-  /** The request's room; or, having answered 400 for a bad name (or passed on what `room` threw), undefined. */
-  const roomOrReply = (req: Request, res: Response, next: NextFunction): string | undefined => {
-    let named: { room: string } | { problem: string };
-    try {
-      named = targets.roomOf(req);
-    } catch (error) {
-      next(error);
-      return undefined;
-    }
-    if ('room' in named) return named.room;
-    refuse(res, 400, named.problem);
-    return undefined;
-  };
-
-  /** One PNG of the room's count for a client that cannot stream; not counted. */
-  const serveStaticImage = (req: Request, res: Response, next: NextFunction): void => {
-    const rejection = staticImageRejection(req, config);
-    if (rejection) return refuse(res, 403, rejection);
-    if (closing) return refuse(res, 503, 'The counter is shutting down.', RETRY_AFTER_SECONDS);
-    const room = roomOrReply(req, res, next);
-    if (room === undefined) return;
-    const pixelRatio = targets.pixelRatioOf(req);
-    const count = store.count(room);
-    // The frame the room's streams show, when it is this count; else a render (cached).
-    const live = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.firstFrame(count);
-    const png = live?.count === count ? Promise.resolve(live.png) : staticImages.png(room, pixelRatio, count);
-    png.then(
-      (buffer) => {
-        if (res.destroyed) return;
-        staticImagesServed += 1;
-        res.writeHead(200, {
-          'Content-Type': 'image/png',
-          'Content-Length': String(buffer.length),
-          // Short: a proxy (GitHub's camo) shows a count at most this old.
-          'Cache-Control': 'public, max-age=10',
-          // The same URL streams to browsers: a shared cache must not give them this image.
-          Vary: 'User-Agent',
-          'X-Content-Type-Options': 'nosniff',
-        });
-        res.end(buffer);
-      },
-      (error: unknown) => {
-        report(inRoom(toError(error), room));
-        if (!res.headersSent && !res.destroyed) refuse(res, 500, 'The counter image could not be drawn.');
-      },
-    );
   };
 
   const router = createRouter() as UserCounterRouter;
@@ -273,12 +224,12 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       } catch (error) {
         return next(error);
       }
-      return staticImage ? serveStaticImage(req, res, next) : openStream(req, res, next);
+      return staticImage ? staticRoute.handle(req, res, next) : openStream(req, res, next);
     }
     if (req.path === config.jsonPath) {
       let body: object;
       if (config.room) {
-        const room = roomOrReply(req, res, next);
+        const room = roomOrReply(targets, req, res, next);
         if (room === undefined) return;
         body = { count: store.count(room), total: store.count(), room };
       } else {
@@ -317,7 +268,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
         viewers,
         rooms: registry.activeCount,
         broadcasters: registry.broadcasterCount,
-        staticImages: staticImagesServed,
+        staticImages: staticRoute.served,
         ...stats.snapshot(writers),
       };
     },
@@ -339,20 +290,6 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   };
   Object.defineProperty(router, 'counter', { value: counter, enumerable: true });
   return router;
-}
-
-/** A render error, marked with the room it was drawing for (its message unchanged). */
-function inRoom(error: Error, room: string): Error {
-  if (!Object.hasOwn(error, 'room')) Object.defineProperty(error, 'room', { value: room, enumerable: true, configurable: true });
-  return error;
-}
-
-/** A short plain-text refusal, never cached and never counted. */
-function refuse(res: Response, status: number, reason: string, retryAfterSeconds?: number): void {
-  const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
-  if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
-  res.writeHead(status, headers);
-  res.end(reason);
 }
 
 /** End a stream with the close-delimiter; cut it off if the viewer does not take it in time. */

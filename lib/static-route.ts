@@ -1,0 +1,67 @@
+import type { NextFunction, Request, Response } from 'express';
+import { toError } from './events.js';
+import type { FrameRenderer } from './frame-renderer.js';
+import { staticImageRejection } from './hotlink-policy.js';
+import type { Configuration } from './options.js';
+import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse, roomOrReply } from './replies.js';
+import type { RoomRegistry } from './room-registry.js';
+import { StaticImages } from './static-fallback.js';
+import type { StreamTargets } from './stream-target.js';
+import type { CountStore } from './types.js';
+
+export interface StaticRouteSettings {
+  readonly config: Configuration;
+  readonly store: CountStore;
+  readonly targets: StreamTargets;
+  readonly registry: RoomRegistry;
+  readonly rendererFor: (room: string, pixelRatio: number) => FrameRenderer;
+  readonly isClosing: () => boolean;
+  readonly report: (error: Error) => void;
+}
+
+/**
+ * One PNG of the room's count, for a client that cannot stream (see static-fallback.ts):
+ * the frame the room's streams show when it is of this count, else a render (cached). Not counted.
+ */
+export class StaticImageRoute {
+  /** Images served so far. */
+  served = 0;
+  private readonly images: StaticImages;
+
+  constructor(private readonly settings: StaticRouteSettings) {
+    this.images = new StaticImages(settings.rendererFor);
+  }
+
+  handle(req: Request, res: Response, next: NextFunction): void {
+    const { config, store, targets, registry, report } = this.settings;
+    const rejection = staticImageRejection(req, config);
+    if (rejection) return refuse(res, 403, rejection);
+    if (this.settings.isClosing()) return refuse(res, 503, SHUTTING_DOWN, RETRY_AFTER_SECONDS);
+    const room = roomOrReply(targets, req, res, next);
+    if (room === undefined) return;
+    const pixelRatio = targets.pixelRatioOf(req);
+    const count = store.count(room);
+    const live = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.firstFrame(count);
+    const png = live?.count === count ? Promise.resolve(live.png) : this.images.png(room, pixelRatio, count);
+    png.then(
+      (buffer) => {
+        if (res.destroyed) return;
+        this.served += 1;
+        res.writeHead(200, {
+          'Content-Type': 'image/png',
+          'Content-Length': String(buffer.length),
+          // Short: a proxy (GitHub's camo) shows a count at most this old.
+          'Cache-Control': 'public, max-age=10',
+          // The same URL streams to browsers: a shared cache must not give them this image.
+          Vary: 'User-Agent',
+          'X-Content-Type-Options': 'nosniff',
+        });
+        res.end(buffer);
+      },
+      (error: unknown) => {
+        report(inRoom(toError(error), room));
+        if (!res.headersSent && !res.destroyed) refuse(res, 500, CANNOT_DRAW);
+      },
+    );
+  }
+}
