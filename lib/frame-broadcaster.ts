@@ -1,5 +1,5 @@
 import type { Emitter } from 'mitt';
-import { createIsolatedEmitter, toError } from './events.js';
+import { createIsolatedEmitter, emitInSlices, toError } from './events.js';
 import type { Frame, MultipartFormat } from './multipart-format.js';
 import type { FrameRenderer } from './frame-renderer.js';
 import type { StreamTicker, TickedStream } from './stream-ticker.js';
@@ -205,35 +205,9 @@ export class FrameBroadcaster {
     if (this.closed) return;
     this.current = frame;
     this.lastBroadcastAt = Date.now();
-    await this.emitInSlices(frame);
-  }
-
-  /**
-   * `bus.emit('frame')`, a slice of the handlers at a time for a large audience. The list is
-   * taken first: a viewer joining meanwhile already got `frame` as its first frame, and one
-   * leaving ignores it.
-   */
-  private async emitInSlices(frame: Frame): Promise<void> {
-    const handlers = this.bus.all.get('frame');
-    if (!handlers || handlers.length <= STREAMS_PER_SLICE) {
-      this.bus.emit('frame', frame);
-      return;
-    }
-    const list = handlers.slice() as ((frame: Frame) => void)[];
-    for (let start = 0; start < list.length && !this.closed; start += STREAMS_PER_SLICE) {
-      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-      const end = Math.min(list.length, start + STREAMS_PER_SLICE);
-      for (let i = start; i < end; i++) this.deliver(list[i], frame);
-    }
-  }
-
-  /** One handler, isolated as the bus isolates them: a throwing handler does not stop the others. */
-  private deliver(handler: (frame: Frame) => void, frame: Frame): void {
-    try {
-      handler(frame);
-    } catch (error) {
-      this.settings.report(toError(error));
-    }
+    // The list is taken first: a viewer joining meanwhile already got `frame` as its first
+    // frame, and one leaving ignores it.
+    await emitInSlices(this.bus, 'frame', frame, STREAMS_PER_SLICE);
   }
 
   private async frameFor(count: number): Promise<Frame> {
