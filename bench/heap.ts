@@ -1,10 +1,9 @@
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { census, perStream } from './heap-snapshot.js';
 import { Child, rssBytes, sleep } from './ipc.js';
-import { loopbackAddress } from './viewer.js';
+import { BenchViewer, HashTable, loopbackAddress } from './viewer.js';
 
 /**
  * Memory per open stream of the counter, the floor and the Express floor, measured the
@@ -30,23 +29,21 @@ const servers = [
   { name: 'express', script: 'floor-child.ts', env: { BENCH_FLOOR_EXPRESS: '1' } },
 ].filter((server) => only === undefined || server.name === only);
 
-/** Open `count` streams as `<img>` requests and resolve once each has received bytes. */
-async function openStreams(port: number, count: number): Promise<net.Socket[]> {
-  const sockets: net.Socket[] = [];
-  let ready = 0;
-  await new Promise<void>((resolve, reject) => {
+/** Open `count` streams as a page's `<img>` would, and resolve once every one has its response. */
+function openStreams(port: number, count: number): Promise<BenchViewer[]> {
+  const hashes = new HashTable();
+  const viewers: BenchViewer[] = [];
+  return new Promise((resolve, reject) => {
+    let opened = 0;
     for (let i = 0; i < count; i++) {
-      const socket = net.connect({ port, host: '127.0.0.1', localAddress: loopbackAddress(i + 1) }, () => {
-        socket.write(`GET /online.png HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nReferer: http://127.0.0.1:${port}/\r\nSec-Fetch-Dest: image\r\n\r\n`);
+      const viewer = new BenchViewer(hashes);
+      viewers.push(viewer);
+      viewer.open({ port, path: '/online.png', localAddress: loopbackAddress(i + 1) }, () => {
+        if (viewer.status !== 200) reject(new Error(`a stream was refused: ${viewer.error ?? `status ${viewer.status}`}`));
+        else if (++opened === count) resolve(viewers);
       });
-      // Read and drop: the server must not see a stalled viewer.
-      socket.once('data', () => ++ready === count && resolve());
-      socket.on('data', () => undefined);
-      socket.on('error', reject);
-      sockets.push(socket);
     }
   });
-  return sockets;
 }
 
 async function measure(server: (typeof servers)[number]) {
@@ -61,11 +58,11 @@ async function measure(server: (typeof servers)[number]) {
     };
     const before = await usage();
     const snapBefore = snapshot ? ((await child.call('heapSnapshot', { file: path.join(dir, `${server.name}-before.heapsnapshot`) })).file as string) : undefined;
-    const sockets = await openStreams(ready.port as number, n);
+    const viewers = await openStreams(ready.port as number, n);
     await sleep(1000);
     const after = await usage();
     const snapAfter = snapshot ? ((await child.call('heapSnapshot', { file: path.join(dir, `${server.name}-after.heapsnapshot`) })).file as string) : undefined;
-    for (const socket of sockets) socket.destroy();
+    for (const viewer of viewers) viewer.close();
     const per = (key: 'rss' | 'heapUsed' | 'heapTotal') => (after[key] - before[key]) / n / KB;
     const kinds = snapBefore && snapAfter ? perStream(census(snapBefore), census(snapAfter), n) : [];
     return { name: server.name, rssKB: per('rss'), heapUsedKB: per('heapUsed'), heapTotalKB: per('heapTotal'), kinds };
