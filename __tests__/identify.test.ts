@@ -8,15 +8,14 @@ import { closeAllApps, eventually, quietLogger, startCounterApp } from './helper
 import type { CounterApp } from './helpers/counter-app.js';
 import { closeAllStores, connectStore, startTestRedis, uniquePrefix } from './helpers/redis-server.js';
 import type { TestRedis } from './helpers/redis-server.js';
-import { Viewer } from './helpers/viewer.js';
+import { Viewer, closeAllViewers, tracked } from './helpers/viewer.js';
 import { showsCount } from './helpers/png.js';
 
 // Unique viewers (the `identify` option): the streams of one identity count once per room.
 
-const viewers: Viewer[] = [];
 let redis: TestRedis | undefined;
 afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
+  closeAllViewers();
   await closeAllApps();
   await closeAllStores();
 });
@@ -29,8 +28,7 @@ async function open(app: CounterApp, identity?: string, page?: string): Promise<
   const headers: Record<string, string> = { Referer: `${app.url}/` };
   if (identity !== undefined) headers['X-Viewer'] = identity;
   const viewer = await Viewer.open(app.url, { path: page === undefined ? '/online.png' : `/online.png?page=${page}`, headers });
-  viewers.push(viewer);
-  return viewer;
+  return tracked(viewer);
 }
 
 test('three connections of one identity are one viewer; it leaves the count with its last connection', async () => {

@@ -7,15 +7,14 @@ import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app
 import type { CounterApp } from './helpers/counter-app.js';
 import { closeAllStores, connectStore, startTestRedis, uniquePrefix } from './helpers/redis-server.js';
 import type { TestRedis } from './helpers/redis-server.js';
-import { Viewer } from './helpers/viewer.js';
+import { Viewer, closeAllViewers, tracked } from './helpers/viewer.js';
 import { showsCount } from './helpers/png.js';
 
 // Per-page rooms (the `room` option): own counts and frames, names checked, their number capped.
 
-const viewers: Viewer[] = [];
 let redis: TestRedis | undefined;
 afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
+  closeAllViewers();
   await closeAllApps();
   await closeAllStores();
 });
@@ -26,8 +25,7 @@ const byPage = (req: Request) => req.query.page as string | undefined;
 async function open(app: CounterApp, page?: string): Promise<Viewer> {
   const path = page === undefined ? '/online.png' : `/online.png?page=${encodeURIComponent(page)}`;
   const viewer = await Viewer.open(app.url, { path });
-  viewers.push(viewer);
-  return viewer;
+  return tracked(viewer);
 }
 
 async function json(app: CounterApp, query = ''): Promise<unknown> {

@@ -111,14 +111,19 @@ export class Viewer {
 
 const opened = new Set<Viewer>();
 
-/** Open `n` streams of `baseUrl` at once; `closeAllViewers()` closes them (call from afterEach). */
-export async function openViewers(baseUrl: string, n: number): Promise<Viewer[]> {
-  const viewers = await Promise.all(Array.from({ length: n }, () => Viewer.open(baseUrl)));
-  for (const viewer of viewers) opened.add(viewer);
-  return viewers;
+/** `viewer`, to be closed by `closeAllViewers()` (call from afterEach). */
+export function tracked(viewer: Viewer): Viewer {
+  opened.add(viewer);
+  return viewer;
 }
 
-/** Close every stream `openViewers` opened. */
+/** Open `n` streams of `baseUrl` at once, tracked. */
+export async function openViewers(baseUrl: string, n: number): Promise<Viewer[]> {
+  const viewers = await Promise.all(Array.from({ length: n }, () => Viewer.open(baseUrl)));
+  return viewers.map(tracked);
+}
+
+/** Close every tracked stream. */
 export function closeAllViewers(): void {
   for (const viewer of opened) viewer.close();
   opened.clear();
