@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app.js';
 import type { CounterApp } from './helpers/counter-app.js';
 import { RawClient, requestBytes } from './helpers/raw-socket.js';
+import { showsCount } from './helpers/png.js';
 
 const stopRecorders: (() => void)[] = [];
 afterEach(async () => {
@@ -315,4 +316,18 @@ test('a stream request pipelined behind another on one connection is not left co
   client.close();
   await eventually(() => client.closed, 'the client socket closed');
   await eventually(() => started.counter.count === 0, `count 0, have ${started.counter.count}`, 2000);
+});
+
+// Was a bug: the joiner was sent the frame for 3 at once; the count then went back to 2, the
+// frame everyone else showed, so no broadcast came and the joiner kept showing 3.
+test('a viewer who joins just before another leaves ends up showing the settled count, like everyone else', async () => {
+  const { url, counter } = await startCounterApp();
+  const [stays, leaves] = await Promise.all([RawClient.request(url), RawClient.request(url)]);
+  await eventually(() => [stays, leaves].every((viewer) => viewer.lastFrame !== undefined && showsCount(viewer.lastFrame, 2)), 'both show 2');
+  const joins = await RawClient.request(url);
+  await eventually(() => joins.lastFrame !== undefined && showsCount(joins.lastFrame, 3), 'the joiner is sent 3 at once');
+  leaves.close();
+  await eventually(() => counter.count === 2, 'count 2');
+  await eventually(() => joins.lastFrame !== undefined && showsCount(joins.lastFrame, 2), 'the joiner shows 2');
+  expect(showsCount(stays.lastFrame!, 2)).toBe(true);
 });

@@ -27,6 +27,7 @@ export interface BroadcasterSettings {
 }
 
 const CACHED_FRAMES = 64;
+const CACHED_ENDED_FRAMES = 4;
 /**
  * A change is shown once it has held this long. A reload closes the old stream and opens
  * the new one a few milliseconds apart; without this, everyone else would see the count
@@ -78,8 +79,11 @@ export class FrameBroadcaster {
   /** Every open stream listens here. */
   readonly bus: Emitter<BusEvents>;
   private readonly cache = new Map<number, Frame>();
+  private readonly ended = new Map<number, Frame>();
   private current: Frame | undefined;
   private lastBroadcastAt = -Infinity;
+  /** Some viewer was given a first frame other than `current`. */
+  private divergent = false;
   /** When the count first differed from the frame shown, if it does now. */
   private changedAt: number | undefined;
   private running = false;
@@ -108,7 +112,24 @@ export class FrameBroadcaster {
 
   /** The frame a joining viewer gets at once: of `count` when cached, else the latest. */
   firstFrame(count: number): Frame | undefined {
-    return this.cache.get(count) ?? this.current;
+    const frame = this.cache.get(count) ?? this.current;
+    // This viewer now shows another count than the rest: should the count go back to the
+    // one the rest show (a join, then a leave), the next broadcast must still reach it.
+    if (frame !== this.current) this.divergent = true;
+    return frame;
+  }
+
+  /**
+   * The last frame for a stream the server ends while it shows `count`: drawn as ended
+   * (`RenderContext.ended`), cached for the few counts that are ended at a time.
+   */
+  async endedFrame(count: number): Promise<Frame> {
+    const cached = this.ended.get(count);
+    if (cached) return cached;
+    const frame = this.settings.format.frame(count, await this.settings.renderer.render(count, true));
+    this.ended.set(count, frame);
+    if (this.ended.size > CACHED_ENDED_FRAMES) this.ended.delete(this.ended.keys().next().value as number);
+    return frame;
   }
 
   /** Call whenever the count may have changed. */
@@ -159,7 +180,7 @@ export class FrameBroadcaster {
     try {
       while (!this.closed) {
         const count = this.settings.readCount();
-        if (count !== this.current?.count && count !== this.failedCount) {
+        if ((count !== this.current?.count || this.divergent) && count !== this.failedCount) {
           const now = Date.now();
           this.changedAt ??= now;
           const held = this.changedAt + SETTLE_MS;
@@ -204,6 +225,7 @@ export class FrameBroadcaster {
     }
     if (this.closed) return;
     this.current = frame;
+    this.divergent = false;
     this.lastBroadcastAt = Date.now();
     // The list is taken first: a viewer joining meanwhile already got `frame` as its first
     // frame, and one leaving ignores it.
