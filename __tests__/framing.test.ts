@@ -1,6 +1,7 @@
 // The wire format of the image stream, byte for byte: response headers, RFC 2046
 // §5.1.1 framing (checked by a strict reader written here and by an independent
 // parser from npm), advance part headers, heartbeat bytes, keep-alive re-sends.
+import { GECKO_USER_AGENT } from './helpers/user-agents.js';
 import net from 'node:net';
 import { parseMultipart } from '@remix-run/multipart-parser';
 import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app.js';
@@ -38,13 +39,15 @@ class RawStream {
 
   private constructor(readonly socket: net.Socket) {}
 
-  static open(baseUrl: string, path = '/online.png'): Promise<RawStream> {
+  static open(baseUrl: string, path = '/online.png', userAgent?: string): Promise<RawStream> {
     const { hostname, port } = new URL(baseUrl);
     return new Promise((resolve, reject) => {
       const socket = net.connect(Number(port), hostname);
       const stream = new RawStream(socket);
       socket.on('connect', () =>
-        socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nReferer: ${baseUrl}/\r\nAccept: image/*\r\n\r\n`),
+        socket.write(
+          `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nReferer: ${baseUrl}/\r\nAccept: image/*\r\n${userAgent ? `User-Agent: ${userAgent}\r\n` : ''}\r\n`,
+        ),
       );
       socket.on('data', (data: Buffer) => {
         const hadHead = stream.head !== '';
@@ -393,7 +396,7 @@ describe('golden framing', () => {
 describe('heartbeat and keep-alive', () => {
   test('heartbeat bytes are the next PNG’s first bytes, at most 33 ahead, and every part still decodes', async () => {
     const { url, counter } = await startCounterApp({ keepAliveMs: 0, heartbeatMs: 20 });
-    const raw = await RawStream.open(url);
+    const raw = await RawStream.open(url, undefined, GECKO_USER_AGENT);
     const boundary = boundaryOf(raw.header('content-type')[0]);
     // At 20 ms a byte, the 33 header bytes run out after about 0.7 s and the frame is completed.
     await eventually(() => readMultipart(raw.body, boundary).parts.length >= 3, '3 complete parts', 20_000);
@@ -443,7 +446,7 @@ describe('heartbeat and keep-alive', () => {
 
   test('a frame that arrives while heartbeat bytes are out completes its part as a valid PNG of the new count', async () => {
     const { url, counter } = await startCounterApp({ keepAliveMs: 0, heartbeatMs: 20 });
-    const raw = await RawStream.open(url);
+    const raw = await RawStream.open(url, undefined, GECKO_USER_AGENT);
     const boundary = boundaryOf(raw.header('content-type')[0]);
     const lastPart = () => {
       const { parts } = readMultipart(raw.body, boundary);

@@ -164,7 +164,7 @@ describe('text template', () => {
     const app = await startCounterApp({ text, locale: 'en-US', room: (req: Request) => req.query.page as string | undefined });
     const viewer = await open(app, '?page=Docs&dpr=2');
     await viewer.waitForLastFrame((png) => samePixels(png, drawn(0, { text: () => 'Docs: 1' }, 2)), 'a frame drawing "Docs: 1"');
-    expect(contexts).toContainEqual({ room: 'Docs', formattedCount: '1', pixelRatio: 2 });
+    expect(contexts).toContainEqual({ room: 'Docs', formattedCount: '1', pixelRatio: 2, ended: false });
   });
 
   test('a long room name reaches the text cut to 64 characters, ending in an ellipsis', async () => {
@@ -191,7 +191,7 @@ describe('text template', () => {
     });
     const viewer = await open(app, '?page=%2Fblog&dpr=3');
     await viewer.waitForLastFrame((png) => samePixels(png, drawn(1, {}, 3)), 'a 3x frame showing 1');
-    expect(contexts).toContainEqual({ room: '/blog', formattedCount: '1', pixelRatio: 3 });
+    expect(contexts).toContainEqual({ room: '/blog', formattedCount: '1', pixelRatio: 3, ended: false });
   });
 });
 

@@ -3,6 +3,7 @@ import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app
 import { decodePng, showsCount } from './helpers/png.js';
 import { RawClient } from './helpers/raw-socket.js';
 import { trackCounterTimers } from './helpers/counter-timers.js';
+import { GECKO_USER_AGENT, USER_AGENTS } from './helpers/user-agents.js';
 
 afterEach(async () => {
   RawClient.destroyAll();
@@ -14,8 +15,8 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** A viewer whose stream shows 1 (its own view). */
-async function viewerShowingOne(url: string): Promise<RawClient> {
-  const viewer = await RawClient.request(url);
+async function viewerShowingOne(url: string, userAgent?: string): Promise<RawClient> {
+  const viewer = await RawClient.request(url, undefined, userAgent ? { 'User-Agent': userAgent } : {});
   await viewer.waitForHead();
   expect(viewer.status).toBe(200);
   await eventually(() => viewer.lastFrame !== undefined && showsCount(viewer.lastFrame, 1), 'a frame showing 1');
@@ -72,7 +73,7 @@ function chunksFrom(viewer: RawClient, offset: number): Buffer[] {
 
 test('heartbeat: single bytes of the next frame arrive one per tick; after the 33 header bytes the frame is completed', async () => {
   const { url } = await startCounterApp({ heartbeatMs: 50, keepAliveMs: 0 });
-  const viewer = await viewerShowingOne(url);
+  const viewer = await viewerShowingOne(url, GECKO_USER_AGENT);
   const png = viewer.lastFrame!;
   const advance = advanceHeaders(viewer);
   // Right after the first frame's advance headers.
@@ -103,7 +104,7 @@ test('heartbeat: single bytes of the next frame arrive one per tick; after the 3
 
 test('heartbeat: a new frame arriving after some heartbeat bytes completes as that frame and decodes', async () => {
   const { url, counter } = await startCounterApp({ heartbeatMs: 50, keepAliveMs: 0 });
-  const viewer = await viewerShowingOne(url);
+  const viewer = await viewerShowingOne(url, GECKO_USER_AGENT);
   const advance = advanceHeaders(viewer);
   const start = viewer.body.indexOf(advance) + advance.length;
   // Some heartbeat bytes are out, fewer than 33.
@@ -134,7 +135,7 @@ test('heartbeat: when the next frame is another kind of PNG, the bytes sent ahea
     return png;
   };
   const { url, counter } = await startCounterApp({ render, heartbeatMs: 100, keepAliveMs: 0 });
-  const viewer = await RawClient.request(url);
+  const viewer = await RawClient.request(url, undefined, { 'User-Agent': GECKO_USER_AGENT });
   await viewer.waitForHead();
   await eventually(() => viewer.lastFrame !== undefined && decodePng(viewer.lastFrame).width === 50, 'the frame for 1');
   const advance = advanceHeaders(viewer);
@@ -197,4 +198,27 @@ test('one shared timer drives every stream: 20 streams hold no more timers than 
   } finally {
     timers.stop();
   }
+});
+
+describe('heartbeat bytes go only to Gecko (Firefox); WebKit and Chromium get whole frames only', () => {
+  test.each([
+    ['Safari on iPhone', USER_AGENTS.safariIphone],
+    ['Safari on a Mac', USER_AGENTS.safariMac],
+    ['Chromium', USER_AGENTS.chromium],
+    ['no User-Agent', undefined],
+  ])('%s: nothing arrives between frames while a Firefox on the same counter gets its heartbeat bytes', async (_name, userAgent) => {
+    const { url } = await startCounterApp({ heartbeatMs: 20, keepAliveMs: 0 });
+    const firefox = await viewerShowingOne(url, GECKO_USER_AGENT);
+    const other = await RawClient.request(url, undefined, userAgent ? { 'User-Agent': userAgent } : {});
+    await other.waitForHead();
+    expect(other.headers.vary).toMatch(/User-Agent/i);
+    // Both show 2 now; from here on only the Firefox gets bytes ahead of the next frame.
+    await eventually(() => [firefox, other].every((viewer) => viewer.lastFrame !== undefined && showsCount(viewer.lastFrame, 2)), 'both show 2');
+    const [firefoxFrom, otherFrom] = [firefox.body.length, other.body.length];
+    await eventually(() => firefox.body.length - firefoxFrom >= 10, 'ten heartbeat bytes to the Firefox', 10_000);
+    expect(other.body.length - otherFrom).toBe(0);
+    // Its stream is whole frames, each followed by the next part's headers.
+    const advance = advanceHeaders(other);
+    expect(other.body.subarray(other.body.length - advance.length).equals(advance)).toBe(true);
+  });
 });

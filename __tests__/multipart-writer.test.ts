@@ -1,3 +1,4 @@
+import { WITH_HEARTBEATS, WITHOUT_HEARTBEATS } from '../lib/stream-framing.js';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { parseMultipart } from '@remix-run/multipart-parser';
@@ -28,6 +29,10 @@ class FakeResponse extends EventEmitter {
   }
 }
 
+function settings(format: MultipartFormat) {
+  return { format, keepAliveMs: 3000, heartbeatMs: 300, tickMs: 300, stallTimeoutMs: 60_000, maxStreamMs: 0, stats: { framesSent: 0, framesDropped: 0 } };
+}
+
 function pngOfWidth(width: number): Buffer {
   return new PalettePngEncoder(width, 2, new Uint8Array([0, 0, 0, 0, 0, 100, 0, 255])).encodeSync(new Uint8Array(width * 2).fill(1));
 }
@@ -38,7 +43,7 @@ test('heartbeat bytes of one PNG size, then blocked, then a frame of another siz
   const stats = { framesSent: 0, framesDropped: 0 };
   const writer = new MultipartWriter(response as unknown as ServerResponse, {
     format, keepAliveMs: 0, heartbeatMs: 10, tickMs: 10, stallTimeoutMs: 60_000, maxStreamMs: 0, stats,
-  }, () => undefined);
+  }, () => undefined, WITH_HEARTBEATS);
   const narrow = format.frame(1, pngOfWidth(50));
   const wide = format.frame(2, pngOfWidth(60));
   writer.start(narrow);
@@ -68,7 +73,7 @@ test('told to hold heartbeats back (a busy server), a writer sends no heartbeat 
     const response = new FakeResponse();
     const writer = new MultipartWriter(response as unknown as ServerResponse, {
       format, keepAliveMs: 3000, heartbeatMs: 300, tickMs: 300, stallTimeoutMs: 60_000, maxStreamMs: 0, stats: { framesSent: 0, framesDropped: 0 },
-    }, () => undefined);
+    }, () => undefined, WITH_HEARTBEATS);
     writer.start(frame);
     return { response, writer };
   };
@@ -83,4 +88,34 @@ test('told to hold heartbeats back (a busy server), a writer sends no heartbeat 
   const idle = started();
   expect(idle.writer.tick(start + 1000, true, true)).toBe(true);
   expect(idle.response.chunks.slice(1)).toEqual([frame.png.subarray(0, 1)]);
+});
+
+test('without heartbeats (WebKit, Chromium, an unknown client) a writer sends nothing between frames but the keep-alive re-send', () => {
+  const format = new MultipartFormat();
+  const frame = format.frame(1, pngOfWidth(50));
+  const response = new FakeResponse();
+  const writer = new MultipartWriter(response as unknown as ServerResponse, settings(format), () => undefined, WITHOUT_HEARTBEATS);
+  writer.start(frame);
+  const start = Date.now();
+  for (let t = 300; t < 3000; t += 300) expect(writer.tick(start + t, true, true)).toBe(false);
+  expect(response.chunks).toEqual([frame.opening]);
+  expect(writer.tick(start + 3000, true, true)).toBe(true);
+  expect(response.chunks.slice(1)).toEqual([frame.wire]);
+});
+
+test('end(last) completes the open part with `last` whole, after heartbeat bytes of the frame before it, then closes', () => {
+  const format = new MultipartFormat();
+  const live = format.frame(4, pngOfWidth(50));
+  const ended = format.frame(4, new PalettePngEncoder(50, 2, new Uint8Array([0, 0, 0, 0, 0, 100, 0, 255])).encodeSync(new Uint8Array(100).fill(0)));
+  const response = new FakeResponse();
+  const writer = new MultipartWriter(response as unknown as ServerResponse, settings(format), () => undefined, WITH_HEARTBEATS);
+  writer.start(live);
+  const start = Date.now();
+  for (let t = 1; t <= 5; t++) writer.tick(start + t * 300, true, true);
+  writer.end(ended);
+  const body = Buffer.concat(response.chunks);
+  expect(body.subarray(-format.closeDelimiter.length).equals(format.closeDelimiter)).toBe(true);
+  const parts = [...parseMultipart(body, { boundary: format.boundary })].map((part) => Buffer.from(part.bytes));
+  expect(parts).toEqual([live.png, ended.png]);
+  expect(writer.ended).toBe(true);
 });

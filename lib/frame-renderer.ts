@@ -47,12 +47,12 @@ export function countFormatter(locale: string | readonly string[] | undefined): 
   return (count) => format.format(count);
 }
 
-/** Turns a count into a PNG. */
+/** Turns a count into a PNG; `ended`: the last frame of a stream the server ended (`RenderContext.ended`). */
 export interface FrameRenderer {
   /** Encodes off the event loop where the canvas can. */
-  render(count: number): Promise<Buffer>;
+  render(count: number, ended?: boolean): Promise<Buffer>;
   /** Present when the renderer can draw at once (used to have a frame at start-up). */
-  renderSync?(count: number): Buffer;
+  renderSync?(count: number, ended?: boolean): Buffer;
 }
 
 /** The part of a 2D context the drawing uses; both canvases have it. */
@@ -99,6 +99,8 @@ function registerBundledFont(canvasModule: NodeCanvasModule | undefined): void {
  * frame a third of the size.
  */
 const COVERAGE_LEVELS = 16;
+/** An ended stream's last frame: the text at this share of its coverage, visibly not live. */
+const ENDED_DIMMING = 0.35;
 
 /**
  * The built-in renderer: the text of the count, vertically centred, squeezed to fit.
@@ -126,6 +128,7 @@ export function createCanvasRenderers(image: ImageSettings, canvasModule?: NodeC
   const palette = coveragePalette(foreground, background);
   const encoders = new Map<number, PalettePngEncoder>();
   const levelOf = new Uint8Array(256).map((_, alpha) => Math.round((alpha * (COVERAGE_LEVELS - 1)) / 255));
+  const dimmedLevelOf = levelOf.map((level) => Math.round(level * ENDED_DIMMING));
   const padding = Math.round(image.height / 3);
   const format = countFormatter(image.locale);
 
@@ -134,9 +137,9 @@ export function createCanvasRenderers(image: ImageSettings, canvasModule?: NodeC
     let encoder = encoders.get(pixelRatio);
     if (!encoder) encoders.set(pixelRatio, (encoder = new PalettePngEncoder(width, height, palette)));
     const shownRoom = displayedRoom(room);
-    const indices = (count: number): Uint8Array => {
+    const indices = (count: number, ended = false): Uint8Array => {
       const ctx = createContext(width, height);
-      const text = String(image.text(count, { room: shownRoom, formattedCount: format(count), pixelRatio }));
+      const text = String(image.text(count, { room: shownRoom, formattedCount: format(count), pixelRatio, ended }));
       ctx.scale(pixelRatio, pixelRatio);
       ctx.font = image.font;
       // In the text's own colour: Skia tunes text antialiasing to the colour's luminance.
@@ -151,12 +154,13 @@ export function createCanvasRenderers(image: ImageSettings, canvasModule?: NodeC
       ctx.fillText(text, 0, 0);
       const rgba = ctx.getImageData(0, 0, width, height).data;
       const levels = new Uint8Array(width * height);
-      for (let i = 0; i < levels.length; i++) levels[i] = levelOf[rgba[i * 4 + 3]];
+      const levelFor = ended ? dimmedLevelOf : levelOf;
+      for (let i = 0; i < levels.length; i++) levels[i] = levelFor[rgba[i * 4 + 3]];
       return levels;
     };
     return {
-      render: (count) => encoder.encode(indices(count)),
-      renderSync: (count) => encoder.encodeSync(indices(count)),
+      render: (count, ended) => encoder.encode(indices(count, ended)),
+      renderSync: (count, ended) => encoder.encodeSync(indices(count, ended)),
     };
   };
 }
@@ -198,8 +202,8 @@ export function createCustomRenderer(
 ): FrameRenderer {
   const shownRoom = displayedRoom(room);
   return {
-    async render(count) {
-      const png = await render(count, { room: shownRoom, pixelRatio, formattedCount: format(count) });
+    async render(count, ended = false) {
+      const png = await render(count, { room: shownRoom, pixelRatio, formattedCount: format(count), ended });
       if (!(png instanceof Uint8Array)) {
         throw new TypeError(`The render option returned ${typeof png} for ${count}; it must return a PNG Buffer.`);
       }

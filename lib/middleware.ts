@@ -19,6 +19,9 @@ import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse, roomOr
 import type { CountStore, Options, UserCounter, UserCounterEvents } from './types.js';
 import { StreamTargets } from './stream-target.js';
 import { shedRequestState } from './request-footprint.js';
+import { framingFor } from './stream-framing.js';
+import { BrowserStreams } from './browser-streams.js';
+import type { BrowserStream } from './browser-streams.js';
 
 /** The router `userCounterMiddleware` returns, with the counter's handle. */
 export type UserCounterRouter = Router & { readonly counter: UserCounter };
@@ -99,6 +102,8 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     Expires: '0',
     'X-Accel-Buffering': 'no',
     'X-Content-Type-Options': 'nosniff',
+    // The framing depends on the browser (lib/stream-framing.ts): no cache may serve one browser's to another.
+    Vary: 'User-Agent',
   };
 
   const countsIn = (room: string) => ({ count: store.count(), room, roomCount: store.count(room) });
@@ -133,6 +138,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   const staticRoute = new StaticImageRoute({ config, store, targets, registry, rendererFor, isClosing: () => closing !== undefined, report });
 
   const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerIp);
+  const browsers = new BrowserStreams(config.maxStreamsPerBrowser, config.path);
   let warnedAboutProxy = false;
 
   const openStream = (req: Request, res: Response, next: NextFunction): void => {
@@ -186,8 +192,11 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     }
 
     let joined: { room: Room; channel: Channel } | undefined;
+    const browser = browsers.tag(req);
+    let inBrowser: BrowserStream | undefined;
     const writer = new MultipartWriter(res, writerSettings, () => {
       limits.release(address);
+      if (browser && inBrowser) browsers.remove(browser.id, inBrowser);
       if (!joined) return;
       stats.closed(writer);
       writers.delete(writer);
@@ -195,7 +204,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       registry.leave(joined.room, joined.channel, writer, viewer);
       store.decrement(name, viewer);
       events.emit('disconnect', countsIn(name));
-    });
+    }, framingFor(req.headers['user-agent']));
     try {
       joined = registry.join(name, pixelRatio, writer, viewer);
     } catch (error) {
@@ -203,12 +212,16 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       report(inRoom(toError(error), name));
       return refuse(res, 500, CANNOT_DRAW);
     }
-    res.writeHead(200, streamHeaders);
+    res.writeHead(200, browser?.setCookie ? { ...streamHeaders, 'Set-Cookie': browser.setCookie } : streamHeaders);
     store.increment(name, viewer);
     writers.add(writer);
-    const first = joined.channel.broadcaster.firstFrame(store.count(name));
-    writer.start(first);
-    joined.channel.broadcaster.subscribe(writer);
+    const { broadcaster } = joined.channel;
+    writer.start(broadcaster.firstFrame(store.count(name)));
+    broadcaster.subscribe(writer);
+    if (browser) {
+      inBrowser = { endAsReplaced: () => endReplaced(writer, broadcaster, () => store.count(name), report) };
+      browsers.add(browser.id, inBrowser);
+    }
     shedRequestState(req, res);
     events.emit('connect', countsIn(name));
   };
@@ -290,6 +303,20 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   };
   Object.defineProperty(router, 'counter', { value: counter, enumerable: true });
   return router;
+}
+
+/**
+ * End a stream that a newer one of its browser replaced (`maxStreamsPerBrowser`), with its
+ * count drawn as ended: the tab keeps that image, so it must not look live.
+ */
+function endReplaced(writer: MultipartWriter, broadcaster: FrameBroadcaster, readCount: () => number, report: (error: Error) => void): void {
+  broadcaster.endedFrame(writer.shownCount ?? readCount()).then(
+    (frame) => writer.end(frame),
+    (error: unknown) => {
+      report(toError(error));
+      writer.end();
+    },
+  );
 }
 
 /** End a stream with the close-delimiter; cut it off if the viewer does not take it in time. */

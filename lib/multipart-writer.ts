@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Frame, MultipartFormat } from './multipart-format.js';
 import { PNG_HEADER_LENGTH } from './multipart-format.js';
+import type { StreamFraming } from './stream-framing.js';
+import { WITHOUT_HEARTBEATS } from './stream-framing.js';
 
 /** How a writer paces itself; the same for every stream of a counter. */
 export interface WriterSettings {
@@ -63,11 +65,15 @@ export class MultipartWriter {
   /** The socket's byte count when this response began (a kept-alive connection sent others before). */
   private readonly bytesBefore: number;
 
-  /** `onEnd` runs exactly once, when the stream ends for any reason. */
+  /**
+   * `onEnd` runs exactly once, when the stream ends for any reason. `framing` says whether this
+   * viewer's browser gets heartbeat bytes (`lib/stream-framing.ts`).
+   */
   constructor(
     readonly response: ServerResponse,
     private readonly settings: WriterSettings,
     private readonly onEnd: () => void,
+    private readonly framing: StreamFraming = WITHOUT_HEARTBEATS,
   ) {
     (response as WithWriter)[WRITER] = this;
     response.on('close', onResponseClose);
@@ -141,7 +147,7 @@ export class MultipartWriter {
     // Half a tick of slack: a timer that fires a millisecond early must not skip a whole tick.
     const { keepAliveMs, heartbeatMs, tickMs } = this.settings;
     const keepAliveDue = keepAliveMs > 0 && now - this.lastFrameAt >= keepAliveMs - tickMs / 2;
-    const heartbeatDue = heartbeats && heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - tickMs / 2;
+    const heartbeatDue = heartbeats && this.framing.heartbeats && heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - tickMs / 2;
     if (keepAliveDue || (heartbeatDue && this.aheadBytes >= PNG_HEADER_LENGTH)) {
       this.writeFrame(frame);
     } else if (heartbeatDue) {
@@ -154,16 +160,22 @@ export class MultipartWriter {
     return true;
   }
 
+  /** The count of the frame this viewer was last sent, if any. */
+  get shownCount(): number | undefined {
+    return this.latest?.count;
+  }
+
   /**
-   * End the stream from the server: complete the current part with the latest frame
-   * (so the image keeps showing it), then the close-delimiter.
+   * End the stream from the server: complete the current part with `last` (a frame that
+   * says the stream has ended), or else the latest frame, so that the image keeps showing
+   * it; then the close-delimiter. Every engine shows the part the close-delimiter completes.
    */
-  end(): void {
+  end(last?: Frame): void {
     if (this.finished) return;
     if (!this.response.destroyed) {
-      const { latest } = this;
-      if (latest) this.completeAheadUnless(latest);
-      const rest = latest ? latest.png.subarray(this.aheadBytes) : Buffer.alloc(0);
+      const shown = last ?? this.latest;
+      if (shown) this.completeAheadUnless(shown);
+      const rest = shown ? shown.png.subarray(this.aheadBytes) : Buffer.alloc(0);
       this.response.end(Buffer.concat([rest, this.settings.format.closeDelimiter]));
     }
     this.finish();

@@ -17,6 +17,7 @@ export interface Configuration {
   readonly maxStreamMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
+  readonly maxStreamsPerBrowser: number;
   readonly image: ImageSettings;
   /** Device pixels per CSS pixel when the request does not say (`?dpr=`). */
   readonly pixelRatio: number;
@@ -47,6 +48,7 @@ const DEFAULTS = {
   maxStreamMs: 0,
   maxConnections: 10_000,
   maxConnectionsPerIp: 100,
+  maxStreamsPerBrowser: 4,
   width: 200,
   height: 30,
   text: (count: number, { formattedCount }: { formattedCount: string }) => `Users online: ${formattedCount}`,
@@ -70,7 +72,7 @@ export const THEMES = {
 const OPTION_NAMES: readonly (keyof Options)[] = [
   'path', 'store', 'keepAliveMs', 'heartbeatMs', 'stallTimeoutMs', 'width', 'height', 'text', 'font',
   'color', 'background', 'theme', 'pixelRatio', 'locale', 'render', 'canvas', 'allowDirect', 'allowedOrigins',
-  'maxConnections', 'maxConnectionsPerIp', 'maxStreamMs', 'room', 'maxRooms', 'identify', 'staticFallback', 'logger',
+  'maxConnections', 'maxConnectionsPerIp', 'maxStreamsPerBrowser', 'maxStreamMs', 'room', 'maxRooms', 'identify', 'staticFallback', 'logger',
 ];
 const DRAWING_OPTIONS: readonly (keyof Options)[] = ['width', 'height', 'text', 'font', 'color', 'background', 'theme', 'canvas'];
 const MAX_IMAGE_SIDE = 4096;
@@ -164,6 +166,7 @@ export function resolveOptions(options: Options = {}): Configuration {
     maxStreamMs: wholeNumber('maxStreamMs', given.maxStreamMs ?? DEFAULTS.maxStreamMs, 0),
     maxConnections: wholeNumber('maxConnections', given.maxConnections ?? DEFAULTS.maxConnections, 1),
     maxConnectionsPerIp: wholeNumber('maxConnectionsPerIp', given.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, 1),
+    maxStreamsPerBrowser: wholeNumber('maxStreamsPerBrowser', given.maxStreamsPerBrowser ?? DEFAULTS.maxStreamsPerBrowser, 0),
     image: {
       width,
       height,

@@ -23,14 +23,14 @@ export function rendererFactory(
     const { render } = renderer;
     const renderSync = drawsAtOnce ? renderer.renderSync : undefined;
     return {
-      render(count) {
+      render(count, ended) {
         onRender();
-        return render(count);
+        return render(count, ended);
       },
       renderSync: renderSync
-        ? (count) => {
+        ? (count, ended) => {
             onRender();
-            return renderSync(count);
+            return renderSync(count, ended);
           }
         : undefined,
     };

@@ -1,5 +1,9 @@
 import type { FrameRenderer } from './frame-renderer.js';
 
+function frameKey(pixelRatio: number, count: number, ended: boolean): string {
+  return `${pixelRatio}:${count}${ended ? ':ended' : ''}`;
+}
+
 /** PNGs kept: 256 counts for each of the three pixel ratios. */
 const CACHED_FRAMES = 3 * 256;
 
@@ -17,14 +21,14 @@ export class SharedFrames {
   wrap(renderer: FrameRenderer, pixelRatio: number, onRender: () => void): FrameRenderer {
     const { render, renderSync } = renderer;
     return {
-      render: (count) => {
-        const key = `${pixelRatio}:${count}`;
+      render: (count, ended = false) => {
+        const key = frameKey(pixelRatio, count, ended);
         const png = this.take(key);
         if (png) return Promise.resolve(png);
         let rendering = this.pending.get(key);
         if (!rendering) {
           onRender();
-          rendering = render(count).then(
+          rendering = render(count, ended).then(
             (drawn) => (this.keep(key, drawn), drawn),
           ).finally(() => this.pending.delete(key));
           this.pending.set(key, rendering);
@@ -32,12 +36,12 @@ export class SharedFrames {
         return rendering;
       },
       renderSync: renderSync
-        ? (count) => {
-            const key = `${pixelRatio}:${count}`;
+        ? (count, ended = false) => {
+            const key = frameKey(pixelRatio, count, ended);
             let png = this.take(key);
             if (!png) {
               onRender();
-              png = renderSync(count);
+              png = renderSync(count, ended);
               this.keep(key, png);
             }
             return png;

@@ -103,6 +103,12 @@ export interface RenderContext {
   readonly formattedCount: string;
   /** Device pixels per CSS pixel: the frame is `width * pixelRatio` by `height * pixelRatio`. */
   readonly pixelRatio: number;
+  /**
+   * True for the last frame of a stream the server ended (the browser's oldest tab past
+   * `maxStreamsPerBrowser`): the image keeps it, no longer live, so draw it so that it does not
+   * look live. The built-in drawing dims the text.
+   */
+  readonly ended: boolean;
 }
 
 /**
@@ -183,6 +189,16 @@ export interface Options {
    * Express's `trust proxy` so that `req.ip` is the viewer's address, not the proxy's. Default `100`.
    */
   maxConnectionsPerIp?: number;
+  /**
+   * Streams one browser keeps open over HTTP/1.1, where a browser has at most six connections
+   * to a host and each tab showing the image holds one: a newer stream ends the browser's
+   * oldest, whose image keeps a dimmed last frame (see `RenderContext.ended`), so that a reader
+   * with many tabs can still load pages. A browser is told apart by a session cookie the
+   * stream sets (`user_counter_browser`, a random id). Not applied over HTTP/2, the app's own or
+   * a proxy's that sends `X-Forwarded-Http-Version` (`docs/nginx-http2.conf`). 0 turns it off.
+   * Default `4`.
+   */
+  maxStreamsPerBrowser?: number;
   /** End each stream cleanly (with the close-delimiter) after this long; 0 never. Default `0`. */
   maxStreamMs?: number;
   /**

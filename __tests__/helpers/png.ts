@@ -52,3 +52,8 @@ export function expectedFrame(count: number): Buffer {
 export function showsCount(png: Buffer, count: number): boolean {
   return samePixels(png, expectedFrame(count));
 }
+
+/** The default renderer's last frame for a stream the server ended while it showed `count` (dimmed). */
+export function expectedEndedFrame(count: number): Buffer {
+  return defaultRenderer.renderSync!(count, true);
+}
