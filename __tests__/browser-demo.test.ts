@@ -10,7 +10,6 @@ import {
   openAndWatch,
   screenShows,
   showsText,
-  sleep,
   startDemo,
   useChromium,
 } from './helpers/browser.js';
@@ -23,7 +22,7 @@ beforeAll(async () => {
   demo = await startDemo();
 }, 60_000);
 
-afterEach(closeAllViewers);
+afterEach(() => closeAllViewers());
 
 afterAll(async () => {
   await demo?.stop();
@@ -39,16 +38,16 @@ async function saveScreenshot(viewer: ViewerPage, name: string): Promise<void> {
 test('the demo page shows 1 soon after navigation, 2 when a second viewer opens it, and 1 again when that viewer leaves', async () => {
   const url = `${demo!.url}/`;
   const watched = await openAndWatch(chromium.browser, url);
-  await sleep(300);
+  await watched.sampler.sampleAfter(watched.settled.t + 300);
   await saveScreenshot(watched.viewer, 'demo-1-one-viewer');
 
   const { viewer: second, change: joined } = await joinAndWait(chromium.browser, url, watched.sampler, 2);
-  await sleep(300);
+  await watched.sampler.sampleAfter(joined.sample.t + 300);
   await saveScreenshot(watched.viewer, 'demo-2-two-viewers');
   await saveScreenshot(second, 'demo-2-second-viewer');
 
   const left = await leaveAndWait(second, watched.sampler, 1);
-  await sleep(300);
+  await watched.sampler.sampleAfter(left.sample.t + 300);
   await saveScreenshot(watched.viewer, 'demo-3-one-viewer-again');
   console.log(
     `[demo] first frame on screen ${watched.visibleMs} ms after navigation (the frame for 1 at ${watched.settledMs} ms); ` +
