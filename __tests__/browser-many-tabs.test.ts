@@ -3,10 +3,8 @@
 // streams per browser and ends the oldest with a dimmed frame. Ten tabs of one profile must
 // all load, in Chromium and in Firefox.
 import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app.js';
-import { decodePng, expectedEndedFrame } from './helpers/png.js';
-import type { DecodedPng } from './helpers/png.js';
 import { useBrowser } from './helpers/browsers/engines.js';
-import { MAX_DIFFERING_PIXELS, PIXEL_TOLERANCE, screenShows } from './helpers/browsers/frames.js';
+import { screenShows, screenShowsEnded } from './helpers/browsers/frames.js';
 import { servePage } from './helpers/browsers/page-app.js';
 import type { Sample } from './helpers/browsers/sampler.js';
 import { closeAllViewers } from './helpers/browsers/viewer.js';
@@ -20,30 +18,9 @@ afterEach(async () => {
   await closeAllApps();
 });
 
-/** The ended frame for `count` as it looks on the white page. */
-function endedOnWhite(count: number): DecodedPng {
-  const image = decodePng(expectedEndedFrame(count));
-  const data = Buffer.alloc(image.data.length);
-  for (let i = 0; i < data.length; i += 4) {
-    const alpha = image.data[i + 3] / 255;
-    for (let c = 0; c < 3; c++) data[i + c] = Math.round(image.data[i + c] * alpha + 255 * (1 - alpha));
-    data[i + 3] = 255;
-  }
-  return { ...image, data };
-}
-
 /** The count whose ended frame is on screen, if one is. */
 function endedCountShown(sample: Sample): number | undefined {
-  for (let count = 1; count <= LIVE + 1; count++) {
-    const expected = endedOnWhite(count);
-    if (expected.width !== sample.pixels.width || expected.height !== sample.pixels.height) return undefined;
-    let differing = 0;
-    for (let i = 0; i < expected.data.length; i += 4) {
-      const off = Math.max(...[0, 1, 2].map((c) => Math.abs(expected.data[i + c] - sample.pixels.data[i + c])));
-      if (off > PIXEL_TOLERANCE) differing += 1;
-    }
-    if (differing <= MAX_DIFFERING_PIXELS) return count;
-  }
+  for (let count = 1; count <= LIVE + 1; count++) if (screenShowsEnded(sample, count)) return count;
   return undefined;
 }
 

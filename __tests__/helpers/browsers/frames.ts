@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { decodePng, expectedFrame } from '../png.js';
+import { decodePng, expectedEndedFrame, expectedFrame } from '../png.js';
 import type { DecodedPng } from '../png.js';
 import type { Sample } from './sampler.js';
 
@@ -24,6 +24,7 @@ export const PIXEL_TOLERANCE = 48;
 export const MAX_DIFFERING_PIXELS = 12;
 
 const framesOnWhite = new Map<number, DecodedPng>();
+const endedFramesOnWhite = new Map<number, DecodedPng>();
 
 /** The renderer's frame for `count` as it looks on a white page. */
 export function expectedOnWhite(count: number): DecodedPng {
@@ -31,6 +32,16 @@ export function expectedOnWhite(count: number): DecodedPng {
   if (!frame) {
     frame = overWhite(decodePng(expectedFrame(count)));
     framesOnWhite.set(count, frame);
+  }
+  return frame;
+}
+
+/** The last frame of a stream the server ended while it showed `count` (dimmed), on a white page. */
+export function expectedEndedOnWhite(count: number): DecodedPng {
+  let frame = endedFramesOnWhite.get(count);
+  if (!frame) {
+    frame = overWhite(decodePng(expectedEndedFrame(count)));
+    endedFramesOnWhite.set(count, frame);
   }
   return frame;
 }
@@ -61,7 +72,16 @@ export function crop(image: DecodedPng, box: Box): DecodedPng {
 
 /** How many pixels of `pixels` differ from the frame for `count` on white (Infinity: another size). */
 export function differingPixels(pixels: DecodedPng, count: number): number {
-  const expected = expectedOnWhite(count);
+  return differingFrom(pixels, expectedOnWhite(count));
+}
+
+/** Whether the screen shows the ended (dimmed) frame for `count`. */
+export function screenShowsEnded(sample: Sample | DecodedPng, count: number): boolean {
+  const pixels = 'pixels' in sample ? sample.pixels : sample;
+  return differingFrom(pixels, expectedEndedOnWhite(count)) <= MAX_DIFFERING_PIXELS;
+}
+
+function differingFrom(pixels: DecodedPng, expected: DecodedPng): number {
   if (pixels.width !== expected.width || pixels.height !== expected.height) return Infinity;
   let differing = 0;
   for (let i = 0; i < pixels.data.length; i += 4) {
