@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { MemoryCountStore } from '../lib/index.js';
 import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app.js';
-import { decodePng, showsCount } from './helpers/png.js';
+import { decodePng, expectedEndedFrame, samePixels } from './helpers/png.js';
 import { RawClient } from './helpers/raw-socket.js';
 import { trackCounterTimers } from './helpers/counter-timers.js';
 
@@ -43,7 +43,7 @@ function refTimeouts(): number {
 }
 
 
-test('close() ends all 10 streams with the close-delimiter, then refuses streams with 503, keeps /online.json, and leaves nothing behind', async () => {
+test('close() ends all 10 streams with the ended frame and the close-delimiter, then refuses streams with 503, keeps /online.json, and leaves nothing behind', async () => {
   const timers = trackCounterTimers();
   try {
     const baselineRef = refTimeouts();
@@ -75,10 +75,10 @@ test('close() ends all 10 streams with the close-delimiter, then refuses streams
       // The stream ends with the close-delimiter and nothing after it, exactly once.
       expect(body.subarray(-closeDelimiter.length).toString('latin1')).toBe(closeDelimiter);
       expect(body.indexOf(`--${boundary}--`)).toBe(body.length - closeDelimiter.length + 2);
-      // The part it closes is whole: the image keeps showing the count.
+      // The part it closes is whole: the image keeps showing the count, drawn as ended.
       const last = viewer.lastFrame!;
       expect(decodePng(last).width).toBe(200);
-      expect(showsCount(last, 10)).toBe(true);
+      expect(samePixels(last, expectedEndedFrame(10))).toBe(true);
     }
 
     // After close: streams are refused and not counted; the JSON still answers.

@@ -59,3 +59,14 @@ test('through nginx with trust proxy, maxConnectionsPerIp counts the viewer behi
   await eventually(() => app.counter.count === 3, 'count 3');
   for (const viewer of [...a, other]) viewer.close();
 });
+
+test('through nginx, the JSON count and the shields.io badge reach the app', async () => {
+  const { url } = await behindNginx();
+  const viewer = await Viewer.open(url, { headers: { Referer: `${url}/` } });
+  await viewer.waitForLastFrame((png) => showsCount(png, 1), 'the frame for 1 through nginx');
+  const [json, badge] = await Promise.all([fetch(`${url}/online.json`), fetch(`${url}/online.shields.json`)]);
+  expect([json.status, badge.status]).toEqual([200, 200]);
+  expect(await json.json()).toEqual({ count: 1 });
+  expect(await badge.json()).toMatchObject({ schemaVersion: 1, message: '1' });
+  viewer.close();
+});

@@ -48,6 +48,8 @@ describe('misspelt options', () => {
     ['allowedOrigin', 'allowedOrigins'],
     ['colour', 'color'],
     ['Width', 'width'],
+    ['endFrame', 'endedFrame'],
+    ['shield', 'shields'],
   ])('`%s` suggests `%s`', (given, meant) => {
     expect(optionsError({ [given]: 1 }).message).toContain(`Did you mean \`${meant}\`?`);
   });
@@ -80,6 +82,13 @@ describe('wrong values name the option and say what to write instead', () => {
     ['color not a string', { color: 0x006400 }, '`color`', /non-empty CSS string/],
     ['background blank', { background: '   ' }, '`background`', /non-empty CSS string/],
     ['allowDirect as a string', { allowDirect: 'yes' }, '`allowDirect`', /true or false/],
+    ['endedFrame as a string', { endedFrame: 'no' }, '`endedFrame`', /must be true or false; got 'no'/],
+    ['shields a string', { shields: 'yes' }, '`shields`', /true, false or \{ label, color, cacheSeconds \}, for example \{ label: 'readers' \}/],
+    ['shields with a misspelt field', { shields: { colour: 'red' } }, '`shields.colour`', /`shields` takes label, color, cacheSeconds/],
+    ['shields.label not a string', { shields: { label: 5 } }, '`shields.label`', /must be a string/],
+    ['shields.color empty', { shields: { color: ' ' } }, '`shields.color`', /such as 'green', 'blue' or '#4c1'/],
+    ['negative shields.cacheSeconds', { shields: { cacheSeconds: -1 } }, '`shields.cacheSeconds`', /whole number, 0 or more/],
+    ['shields.cacheSeconds as a string', { shields: { cacheSeconds: '300' } }, '`shields.cacheSeconds`', /whole number/],
     ['allowedOrigins with a path', { allowedOrigins: ['https://example.com/page'] }, '`allowedOrigins`', /write 'https:\/\/example\.com'/],
     ['allowedOrigins with a default port', { allowedOrigins: ['https://example.com:443'] }, '`allowedOrigins`', /write 'https:\/\/example\.com'/],
     ['allowedOrigins without a scheme', { allowedOrigins: ['example.com'] }, '`allowedOrigins`', /'https:\/\/example\.com'/],
@@ -122,6 +131,8 @@ describe('undefined means "not given"', () => {
       canvas: undefined,
       allowDirect: undefined,
       allowedOrigins: undefined,
+      endedFrame: undefined,
+      shields: { label: undefined, color: undefined, cacheSeconds: undefined },
       logger: quietLogger(),
     });
     expect(router.counter.count).toBe(0);

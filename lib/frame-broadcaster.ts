@@ -2,6 +2,7 @@ import type { Emitter } from 'mitt';
 import { createIsolatedEmitter, emitInSlices, toError } from './events.js';
 import type { Frame, MultipartFormat } from './multipart-format.js';
 import type { FrameRenderer } from './frame-renderer.js';
+import { EndedFrames } from './ended-frames.js';
 import type { StreamTicker, TickedStream } from './stream-ticker.js';
 
 /** What travels on the bus to every stream. */
@@ -27,7 +28,6 @@ export interface BroadcasterSettings {
 }
 
 const CACHED_FRAMES = 64;
-const CACHED_ENDED_FRAMES = 4;
 /**
  * A change is shown once it has held this long. A reload closes the old stream and opens
  * the new one a few milliseconds apart; without this, everyone else would see the count
@@ -79,7 +79,7 @@ export class FrameBroadcaster {
   /** Every open stream listens here. */
   readonly bus: Emitter<BusEvents>;
   private readonly cache = new Map<number, Frame>();
-  private readonly ended = new Map<number, Frame>();
+  private readonly ended: EndedFrames;
   private current: Frame | undefined;
   private lastBroadcastAt = -Infinity;
   /** Some viewer was given a first frame other than `current`. */
@@ -101,6 +101,7 @@ export class FrameBroadcaster {
   constructor(private readonly settings: BroadcasterSettings) {
     this.bus = createIsolatedEmitter<BusEvents>((error) => settings.report(toError(error)));
     this.ticker = settings.ticker;
+    this.ended = new EndedFrames(settings);
     const { renderSync } = settings.renderer;
     if (renderSync) {
       // At once, so that the first viewer gets its exact frame (and a broken drawing throws here).
@@ -121,15 +122,10 @@ export class FrameBroadcaster {
 
   /**
    * The last frame for a stream the server ends while it shows `count`: drawn as ended
-   * (`RenderContext.ended`), cached for the few counts that are ended at a time.
+   * (`RenderContext.ended`); undefined when that failed or took too long (reported).
    */
-  async endedFrame(count: number): Promise<Frame> {
-    const cached = this.ended.get(count);
-    if (cached) return cached;
-    const frame = this.settings.format.frame(count, await this.settings.renderer.render(count, true));
-    this.ended.set(count, frame);
-    if (this.ended.size > CACHED_ENDED_FRAMES) this.ended.delete(this.ended.keys().next().value as number);
-    return frame;
+  endedFrame(count: number): Promise<Frame | undefined> {
+    return this.ended.frameFor(count);
   }
 
   /** Call whenever the count may have changed. */

@@ -22,6 +22,7 @@ export type {
   RenderContext,
   RenderFunction,
   RoomCounts,
+  ShieldsOptions,
   UserCounter,
   UserCounterEvents,
 } from './types.js';

@@ -15,6 +15,7 @@ import { DEFAULT_ROOM, RoomRegistry } from './room-registry.js';
 import type { Channel, Room } from './room-registry.js';
 import { wantsStaticImage } from './static-fallback.js';
 import { StaticImageRoute } from './static-route.js';
+import { ShieldsEndpoint } from './shields-endpoint.js';
 import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse, roomOrReply } from './replies.js';
 import type { CountStore, Options, UserCounter, UserCounterEvents } from './types.js';
 import { StreamTargets } from './stream-target.js';
@@ -135,6 +136,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   };
 
   const targets = new StreamTargets(config, logger);
+  const shields = config.shields && new ShieldsEndpoint(config.shields, store, targets, config.formatCount);
   const staticRoute = new StaticImageRoute({ config, store, targets, registry, rendererFor, isClosing: () => closing !== undefined, report });
 
   const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerIp);
@@ -216,10 +218,14 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     store.increment(name, viewer);
     writers.add(writer);
     const { broadcaster } = joined.channel;
-    writer.start(broadcaster.firstFrame(store.count(name)));
+    // When the server ends the stream (close(), maxStreamMs, a newer tab), the image keeps its last frame: make it say so.
+    const lastFrame = config.endedFrame
+      ? (shown: number | undefined) => broadcaster.endedFrame(shown ?? store.count(name))
+      : undefined;
+    writer.start(broadcaster.firstFrame(store.count(name)), lastFrame);
     broadcaster.subscribe(writer);
     if (browser) {
-      inBrowser = { endAsReplaced: () => endReplaced(writer, broadcaster, () => store.count(name), report) };
+      inBrowser = { endAsReplaced: () => void writer.endFromServer() };
       browsers.add(browser.id, inBrowser);
     }
     shedRequestState(req, res);
@@ -253,6 +259,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       res.end(JSON.stringify(body));
       return;
     }
+    if (shields && req.path === shields.path) return shields.handle(req, res, next);
     next();
   });
 
@@ -305,21 +312,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   return router;
 }
 
-/**
- * End a stream that a newer one of its browser replaced (`maxStreamsPerBrowser`), with its
- * count drawn as ended: the tab keeps that image, so it must not look live.
- */
-function endReplaced(writer: MultipartWriter, broadcaster: FrameBroadcaster, readCount: () => number, report: (error: Error) => void): void {
-  broadcaster.endedFrame(writer.shownCount ?? readCount()).then(
-    (frame) => writer.end(frame),
-    (error: unknown) => {
-      report(toError(error));
-      writer.end();
-    },
-  );
-}
-
-/** End a stream with the close-delimiter; cut it off if the viewer does not take it in time. */
+/** End a stream with its last frame and the close-delimiter; cut it off if the viewer does not take it in time. */
 function endStream(writer: MultipartWriter): Promise<void> {
   const res = writer.response;
   return new Promise((resolve) => {
@@ -329,6 +322,6 @@ function endStream(writer: MultipartWriter): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-    writer.end();
+    void writer.endFromServer();
   });
 }

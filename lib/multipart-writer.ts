@@ -21,6 +21,12 @@ export interface WriterSettings {
   readonly stats: WriterStats;
 }
 
+/**
+ * Draws the last frame of a stream the server ends, for the count it shows (none yet: undefined);
+ * resolves undefined to end with the latest frame instead. Never rejects.
+ */
+export type LastFrame = (shownCount: number | undefined) => Promise<Frame | undefined>;
+
 /** What the writers of one counter sent, added up as they go. */
 export interface WriterStats {
   /** Frames handed to sockets: first frames, new frames and the newest after a `drain` (not keep-alive re-sends). */
@@ -61,6 +67,9 @@ export class MultipartWriter {
   private lastProgressAt = 0;
   private lastWritableLength = 0;
   private finished = false;
+  /** Set while the last frame of a stream the server ends is being drawn (`endFromServer`). */
+  private ending: Promise<void> | undefined;
+  private lastFrame: LastFrame | undefined;
   private readonly openedAt = Date.now();
   /** The socket's byte count when this response began (a kept-alive connection sent others before). */
   private readonly bytesBefore: number;
@@ -92,8 +101,12 @@ export class MultipartWriter {
     return this.finished;
   }
 
-  /** Write the stream's first bytes and, when there is one, its first frame. */
-  start(first: Frame | undefined): void {
+  /**
+   * Write the stream's first bytes and, when there is one, its first frame. `lastFrame`: how
+   * `endFromServer` draws the stream's last frame (none: it keeps the latest).
+   */
+  start(first: Frame | undefined, lastFrame?: LastFrame): void {
+    this.lastFrame = lastFrame;
     this.response.on('drain', onResponseDrain);
     if (first) {
       // One write (one system call) for the preamble and the first frame.
@@ -109,7 +122,8 @@ export class MultipartWriter {
   /** Show `frame` now, or as soon as the viewer has taken what is waiting. */
   send = (frame: Frame): void => {
     // A joining viewer already shows the frame that the next broadcast may bring.
-    if (this.finished || frame === this.latest) return;
+    // An ending stream shows no newer count: its last frame is the one it ends with.
+    if (this.finished || this.ending || frame === this.latest) return;
     this.latest = frame;
     if (this.blocked) {
       if (this.frameWaiting) this.settings.stats.framesDropped += 1;
@@ -134,14 +148,15 @@ export class MultipartWriter {
   tick(now: number, mayWrite: boolean, heartbeats = true): boolean {
     if (this.finished) return false;
     // Also for a viewer that is behind: the end is queued after what it has not read yet.
-    if (this.settings.maxStreamMs > 0 && now - this.openedAt >= this.settings.maxStreamMs) {
-      this.end();
-      return true;
+    if (!this.ending && this.settings.maxStreamMs > 0 && now - this.openedAt >= this.settings.maxStreamMs) {
+      void this.endFromServer();
+      return this.finished;
     }
     if (this.blocked) {
       this.checkStall(now);
       return false;
     }
+    if (this.ending) return false;
     const frame = this.latest;
     if (!frame || !mayWrite) return false;
     // Half a tick of slack: a timer that fires a millisecond early must not skip a whole tick.
@@ -160,15 +175,29 @@ export class MultipartWriter {
     return true;
   }
 
-  /** The count of the frame this viewer was last sent, if any. */
-  get shownCount(): number | undefined {
-    return this.latest?.count;
+  /**
+   * End the stream from the server (`close()`, `maxStreamMs`, a newer tab of its browser) with
+   * the frame `lastFrame` (see `start`) draws, else the latest. Until then no other frame goes
+   * out. Resolves once the end is written (or the stream is gone).
+   */
+  endFromServer(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    const { lastFrame } = this;
+    if (!lastFrame) {
+      this.end();
+      return Promise.resolve();
+    }
+    this.ending ??= lastFrame(this.latest?.count).then(
+      (last) => this.end(last),
+      () => this.end(),
+    );
+    return this.ending;
   }
 
   /**
-   * End the stream from the server: complete the current part with `last` (a frame that
-   * says the stream has ended), or else the latest frame, so that the image keeps showing
-   * it; then the close-delimiter. Every engine shows the part the close-delimiter completes.
+   * Complete the current part with `last` (a frame that says the stream has ended), or else
+   * the latest frame, so that the image keeps showing it; then the close-delimiter. Every
+   * engine shows the part the close-delimiter completes.
    */
   end(last?: Frame): void {
     if (this.finished) return;
@@ -218,7 +247,7 @@ export class MultipartWriter {
   /** The socket took what was waiting (the response's `drain`). */
   drained(): void {
     this.blocked = false;
-    if (this.frameWaiting && this.latest && !this.finished) {
+    if (this.frameWaiting && this.latest && !this.finished && !this.ending) {
       this.frameWaiting = false;
       this.writeFrame(this.latest);
       this.settings.stats.framesSent += 1;
@@ -245,6 +274,7 @@ export class MultipartWriter {
     // writer from the response) costs more than it saves in a leave storm of ten thousand.
     this.latest = undefined;
     this.aheadOf = undefined;
+    this.lastFrame = undefined;
     this.onEnd();
   }
 }

@@ -4,6 +4,8 @@ import { describeValue as describe, failOptions as fail } from './errors.js';
 import { MemoryCountStore } from './memory-count-store.js';
 import { BUNDLED_FONT_FAMILY, countFormatter } from './frame-renderer.js';
 import type { ImageSettings } from './frame-renderer.js';
+import { resolveShields } from './shields-endpoint.js';
+import type { ShieldsBadge } from './shields-endpoint.js';
 import type { CountStore, Logger, NodeCanvasModule, Options, RenderFunction } from './types.js';
 
 /** The options, checked and with every default filled in. */
@@ -18,6 +20,10 @@ export interface Configuration {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly maxStreamsPerBrowser: number;
+  /** Whether a stream the server ends ends with its count drawn as ended. */
+  readonly endedFrame: boolean;
+  /** The shields.io badge; undefined: not served. */
+  readonly shields: ShieldsBadge | undefined;
   readonly image: ImageSettings;
   /** Device pixels per CSS pixel when the request does not say (`?dpr=`). */
   readonly pixelRatio: number;
@@ -49,6 +55,7 @@ const DEFAULTS = {
   maxConnections: 10_000,
   maxConnectionsPerIp: 100,
   maxStreamsPerBrowser: 4,
+  endedFrame: true,
   width: 200,
   height: 30,
   text: (count: number, { formattedCount }: { formattedCount: string }) => `Users online: ${formattedCount}`,
@@ -72,7 +79,7 @@ export const THEMES = {
 const OPTION_NAMES: readonly (keyof Options)[] = [
   'path', 'store', 'keepAliveMs', 'heartbeatMs', 'stallTimeoutMs', 'width', 'height', 'text', 'font',
   'color', 'background', 'theme', 'pixelRatio', 'locale', 'render', 'canvas', 'allowDirect', 'allowedOrigins',
-  'maxConnections', 'maxConnectionsPerIp', 'maxStreamsPerBrowser', 'maxStreamMs', 'room', 'maxRooms', 'identify', 'staticFallback', 'logger',
+  'maxConnections', 'maxConnectionsPerIp', 'maxStreamsPerBrowser', 'maxStreamMs', 'endedFrame', 'shields', 'room', 'maxRooms', 'identify', 'staticFallback', 'logger',
 ];
 const DRAWING_OPTIONS: readonly (keyof Options)[] = ['width', 'height', 'text', 'font', 'color', 'background', 'theme', 'canvas'];
 const MAX_IMAGE_SIDE = 4096;
@@ -133,8 +140,8 @@ export function resolveOptions(options: Options = {}): Configuration {
       fail(`\`${name}\` must be a non-empty CSS string such as ${describe(DEFAULTS[name])}; got ${describe(value)}.`);
     }
   }
-  if (given.allowDirect !== undefined && typeof given.allowDirect !== 'boolean') {
-    fail(`\`allowDirect\` must be true or false; got ${describe(given.allowDirect)}.`);
+  for (const name of ['allowDirect', 'endedFrame'] as const) {
+    if (given[name] !== undefined && typeof given[name] !== 'boolean') fail(`\`${name}\` must be true or false; got ${describe(given[name])}.`);
   }
   if (given.room !== undefined && typeof given.room !== 'function') {
     fail("`room` must be a function of the request returning the room's name, for example `(req) => req.query.page`.");
@@ -167,6 +174,8 @@ export function resolveOptions(options: Options = {}): Configuration {
     maxConnections: wholeNumber('maxConnections', given.maxConnections ?? DEFAULTS.maxConnections, 1),
     maxConnectionsPerIp: wholeNumber('maxConnectionsPerIp', given.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, 1),
     maxStreamsPerBrowser: wholeNumber('maxStreamsPerBrowser', given.maxStreamsPerBrowser ?? DEFAULTS.maxStreamsPerBrowser, 0),
+    endedFrame: given.endedFrame ?? DEFAULTS.endedFrame,
+    shields: resolveShields(given.shields, path),
     image: {
       width,
       height,

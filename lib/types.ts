@@ -104,9 +104,10 @@ export interface RenderContext {
   /** Device pixels per CSS pixel: the frame is `width * pixelRatio` by `height * pixelRatio`. */
   readonly pixelRatio: number;
   /**
-   * True for the last frame of a stream the server ended (the browser's oldest tab past
-   * `maxStreamsPerBrowser`): the image keeps it, no longer live, so draw it so that it does not
-   * look live. The built-in drawing dims the text.
+   * True for the last frame of a stream the server ended (`close()`, `maxStreamMs`, the
+   * browser's oldest tab past `maxStreamsPerBrowser`): the image keeps it for as long as the
+   * page is open, no longer live, so draw it so that it does not look live. The built-in
+   * drawing dims the text. Not asked for with `endedFrame: false`.
    */
   readonly ended: boolean;
 }
@@ -116,6 +117,19 @@ export interface RenderContext {
  * that many times the configured width and height (the page shows it at the CSS size).
  */
 export type RenderFunction = (count: number, context: RenderContext) => Buffer | Uint8Array | Promise<Buffer | Uint8Array>;
+
+/** The shields.io badge's settings (`shields` option). Every field is optional. */
+export interface ShieldsOptions {
+  /** The badge's left side; `''` leaves it out. Default `'online'`. */
+  label?: string;
+  /** The right side's colour, as shields.io takes it: a name (`'blue'`), hex (`'#4c1'`), `rgb()` or `hsl()`. Default `'green'`. */
+  color?: string;
+  /**
+   * How long shields.io may cache the badge, in seconds (the JSON's `cacheSeconds`); shields.io
+   * applies at least 300 to endpoint badges. Default `300`.
+   */
+  cacheSeconds?: number;
+}
 
 /** The options of `userCounterMiddleware`. Every field is optional. */
 export interface Options {
@@ -199,8 +213,21 @@ export interface Options {
    * Default `4`.
    */
   maxStreamsPerBrowser?: number;
-  /** End each stream cleanly (with the close-delimiter) after this long; 0 never. Default `0`. */
+  /** End each stream cleanly (its last frame, the close-delimiter) after this long; 0 never. Default `0`. */
   maxStreamMs?: number;
+  /**
+   * A stream the server ends (`close()`, `maxStreamMs`, `maxStreamsPerBrowser`) ends with its
+   * count drawn as ended (dimmed; a custom drawing gets `RenderContext.ended`), since the `<img>`
+   * keeps its last frame and never reconnects. `false`: it keeps its last live frame. A viewer
+   * cut off for stalling (`stallTimeoutMs`) can be sent nothing more. Default `true`.
+   */
+  endedFrame?: boolean;
+  /**
+   * Serve the count as a shields.io endpoint badge at the stream's path with `.shields.json`
+   * for `.png` (`/online.shields.json`), per room like the JSON count: `true` with the
+   * defaults, `false` not at all, or its settings. Default `true`.
+   */
+  shields?: boolean | ShieldsOptions;
   /**
    * The room (page) a request counts in, for example `(req) => req.query.page` or the Referer's
    * path. Each room has its own count and frames; `undefined` or `''` is the default room. The
@@ -247,8 +274,9 @@ export interface UserCounter {
   /** `change`, `connect`, `disconnect` and `error` events (a mitt emitter; a throwing listener is isolated). */
   readonly events: Emitter<UserCounterEvents>;
   /**
-   * End every stream with the multipart close-delimiter, stop every timer, close the
-   * store; resolves when every stream has ended. Later stream requests get 503.
+   * End every stream with its count drawn as ended (see `endedFrame`) and the multipart
+   * close-delimiter, stop every timer, close the store; resolves when every stream has ended.
+   * Later stream requests get 503.
    */
   close(): Promise<void>;
 }

@@ -1,0 +1,61 @@
+import { toError } from './events.js';
+import type { FrameRenderer } from './frame-renderer.js';
+import type { Frame, MultipartFormat } from './multipart-format.js';
+
+/**
+ * How long the last frame of an ended stream may take to draw. Less than `close()`'s grace
+ * (2 s), so that a stream whose drawing hangs still gets its close-delimiter in time.
+ */
+export const ENDED_FRAME_TIMEOUT_MS = 1000;
+/** Counts whose ended frame is kept: streams end at the few counts shown at the time. */
+const CACHED_ENDED_FRAMES = 4;
+
+export interface EndedFrameSettings {
+  readonly renderer: FrameRenderer;
+  readonly format: MultipartFormat;
+  /** Where a drawing that failed or took too long is reported. */
+  readonly report: (error: Error) => void;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * The last frames of streams the server ends (`RenderContext.ended`): one drawing per count
+ * however many streams end at once (`close()` ends them all), the latest few kept.
+ */
+export class EndedFrames {
+  private readonly frames = new Map<number, Promise<Frame | undefined>>();
+
+  constructor(private readonly settings: EndedFrameSettings) {}
+
+  /**
+   * The ended frame for `count`; never rejects. Undefined when the drawing failed or took
+   * longer than the timeout (both reported): the stream then ends with its latest frame.
+   */
+  frameFor(count: number): Promise<Frame | undefined> {
+    let frame = this.frames.get(count);
+    if (!frame) {
+      frame = this.draw(count);
+      this.frames.set(count, frame);
+      if (this.frames.size > CACHED_ENDED_FRAMES) this.frames.delete(this.frames.keys().next().value as number);
+    }
+    return frame;
+  }
+
+  private async draw(count: number): Promise<Frame | undefined> {
+    const { renderer, format, report, timeoutMs = ENDED_FRAME_TIMEOUT_MS } = this.settings;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`The ended frame for ${count} took more than ${timeoutMs} ms to draw; the stream ended with its latest frame.`)), timeoutMs);
+    });
+    try {
+      return format.frame(count, await Promise.race([renderer.render(count, true), late]));
+    } catch (error) {
+      // Not kept: the next stream to end at this count tries again.
+      this.frames.delete(count);
+      report(toError(error));
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
