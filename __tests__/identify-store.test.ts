@@ -167,15 +167,21 @@ describe('viewers across two RedisCountStore instances', () => {
     expect(new Set(a.store.rooms())).toEqual(new Set(['/one', '/two']));
   });
 
-  test('keys: one set of viewer members per instance under the hash tag, expiring; gone after close', async () => {
+  test('keys: one set of viewer members per instance under the hash tag, and per room who holds each viewer; expiring; gone after close', async () => {
     const { prefix, a, b } = await pair();
     a.store.increment('/p', 'x');
     a.store.increment('', 'y');
-    await eventually(() => b.store.count() === 2, 'b to see 2');
+    b.store.increment('/p', 'x');
+    await eventually(() => b.store.count() === 2 && a.store.count() === 2, 'both to see 2');
     const keys = (await inspector.keys(`{${prefix}}*`)).sort();
-    expect(keys).toEqual([`{${prefix}}:instances`, `{${prefix}}:viewers:alpha`]);
+    expect(keys).toEqual(
+      ['instances', 'meta', 'owners', 'room:', 'room:/p', 'totals', 'viewers:alpha', 'viewers:beta'].map((name) => `{${prefix}}:${name}`),
+    );
     expect((await inspector.smembers(`{${prefix}}:viewers:alpha`)).sort()).toEqual(['1:x/p', '1:y']);
-    expect(await inspector.pttl(`{${prefix}}:viewers:alpha`)).toBeGreaterThan(0);
+    // Who holds x in /p, and how many: the total counts x once.
+    expect(await inspector.hgetall(`{${prefix}}:room:/p`)).toEqual({ 'h5:alphax': '1', 'h4:betax': '1', rx: '2' });
+    expect(await inspector.hgetall(`{${prefix}}:totals`)).toEqual({ '': '1', '/p': '1' });
+    for (const key of keys) expect(await inspector.pttl(key)).toBeGreaterThan(0);
     await a.close();
     await b.close();
     expect(await inspector.keys(`{${prefix}}*`)).toEqual([]);

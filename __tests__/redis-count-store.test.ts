@@ -75,7 +75,7 @@ describe('sharing one Redis', () => {
     );
   });
 
-  test('keys: one hash tag {prefix}, a sorted set scored by Redis TIME and one hash of room counts per instance; none left after the last close', async () => {
+  test('keys: one hash tag {prefix}, a sorted set scored by Redis TIME, one hash of room counts per instance and the totals derived from them; all expiring; none left after the last close', async () => {
     const prefix = uniquePrefix();
     const a = await connectStore('ioredis', redis, { prefix, instanceId: 'alpha' });
     const b = await connectStore('ioredis', redis, { prefix, instanceId: 'beta' });
@@ -85,17 +85,21 @@ describe('sharing one Redis', () => {
     await eventually(() => b.store.count() === 2, 'b to see 2');
 
     const keys = (await inspector.keys(`{${prefix}}*`)).sort();
-    expect(keys).toEqual([`{${prefix}}:instance:alpha`, `{${prefix}}:instances`]);
+    expect(keys).toEqual(
+      ['instance:alpha', 'instances', 'meta', 'owners', 'room:', 'room:/page', 'totals'].map((name) => `{${prefix}}:${name}`),
+    );
     expect(await inspector.hgetall(`{${prefix}}:instance:alpha`)).toEqual({ '': '1', '/page': '1' });
+    expect(await inspector.hgetall(`{${prefix}}:room:/page`)).toEqual({ aalpha: '1' });
+    expect(await inspector.hgetall(`{${prefix}}:totals`)).toEqual({ '': '1', '/page': '1' });
+    expect(await inspector.hget(`{${prefix}}:meta`, 'sum')).toBe('2');
     const [seconds] = await inspector.time();
     const scores = await inspector.zrange(`{${prefix}}:instances`, '0', '-1', 'WITHSCORES');
     expect(scores.filter((_, i) => i % 2 === 0).sort()).toEqual(['alpha', 'beta']);
     for (const score of scores.filter((_, i) => i % 2 === 1)) {
       expect(Math.abs(Number(score) - Number(seconds) * 1000)).toBeLessThan(10_000);
     }
-    // Nothing lives forever: the hash and the set expire if every instance dies.
-    expect(await inspector.pttl(`{${prefix}}:instance:alpha`)).toBeGreaterThan(0);
-    expect(await inspector.pttl(`{${prefix}}:instances`)).toBeGreaterThan(0);
+    // Nothing lives forever: every key expires if every instance dies.
+    for (const key of keys) expect(await inspector.pttl(key)).toBeGreaterThan(0);
 
     await a.close();
     await b.close();

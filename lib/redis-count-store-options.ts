@@ -31,11 +31,11 @@ export interface RedisCountStoreOptions {
   subscribe?: RedisSubscribe;
   /** Every key starts with `{prefix}:` (one hash tag: every key in one Redis Cluster slot). Default `'user-counter'`. */
   prefix?: string;
-  /** Rewrite this instance's counts and re-read the totals this often, in ms. Default `5000`. */
+  /** Rewrite this instance's counts, re-read the totals of its rooms and check a third of them this often, in ms. Default `5000`. */
   heartbeatMs?: number;
   /** An instance not heard from for this long (Redis's clock) is dropped from the total, in ms; more than `heartbeatMs`. Default `15000`. */
   ttlMs?: number;
-  /** This instance's name in Redis; unique per process. Default: host name, pid and random hex. */
+  /** This instance's name in Redis; unique per process (two processes given one are told, with a warning). Default: host name, pid and random hex. */
   instanceId?: string;
   /** Where the store's warnings go (Redis unreachable, back again). Default `console`. */
   logger?: Logger;
