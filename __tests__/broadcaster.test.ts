@@ -4,6 +4,7 @@ import { MultipartFormat } from '../lib/multipart-format.js';
 import type { Frame } from '../lib/multipart-format.js';
 import { PalettePngEncoder } from '../lib/png-encoder.js';
 import { StreamTicker } from '../lib/stream-ticker.js';
+import { FrameCache } from '../lib/frame-cache.js';
 
 // Coalescing and rate limiting, with fake timers: which counts reach the bus, and how many
 // renders it takes. Speed is the benchmark's job; this is about what is sent.
@@ -24,6 +25,7 @@ function setup(initial = 0) {
       },
     },
     format: new MultipartFormat(),
+    frames: new FrameCache().shelf('1'),
     ticker: ticker(),
     report: (error) => errors.push(error),
   });
@@ -195,6 +197,7 @@ test('a render that fails is reported and not retried until the count changes ag
       },
     },
     format: new MultipartFormat(),
+    frames: new FrameCache().shelf('1'),
     ticker: ticker(),
     report: (error) => errors.push(error),
   });

@@ -118,6 +118,17 @@ describe('maxConnectionsPerIp', () => {
     expect(app.logger.warn).not.toHaveBeenCalled();
   });
 
+  test('X-Forwarded-For values with a port count as one address whatever the port', async () => {
+    const app = await startRecorded({ maxConnectionsPerIp: 3 }, { before: (express) => express.set('trust proxy', true) });
+    const statuses = [];
+    for (const port of [5001, 5002, 5003, 5004, 5005]) {
+      statuses.push((await request(app.url, { extra: [['X-Forwarded-For', `203.0.113.7:${port}`]] })).head.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect((await request(app.url, { extra: [['X-Forwarded-For', '[2001:db8::1]:5006']] })).head.status).toBe(200);
+    await eventually(() => app.counter.count === 4, 'count 4');
+  });
+
   test('without trust proxy, requests carrying X-Forwarded-For share the socket address, and hitting the cap logs one warning naming trust proxy', async () => {
     const app = await startRecorded({ maxConnectionsPerIp: 3 });
     const results = [];

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import express from 'express';
 import { userCounterMiddleware } from '../lib/index.js';
 import type { UserCounterRouter } from '../lib/index.js';
 import { closeAllApps, eventually, quietLogger, startCounterApp } from './helpers/counter-app.js';
@@ -138,6 +139,8 @@ function generator(url: string) {
       '/online.png',
       '/strict/online.png',
       '/strict/online.png',
+      '/proxied/online.png',
+      '/proxied/online.png',
       '/online.png?',
       () => `/online.png?x=${random.text(10)}`,
       () => `/online.png?${random.text(random.int(100, 9000))}`,
@@ -188,7 +191,12 @@ function generator(url: string) {
     maybe(0.15, 'Connection', ['close', 'keep-alive', 'Upgrade', 'garbage']);
     maybe(0.05, 'Upgrade', ['websocket', 'h2c', 'garbage']);
     maybe(0.05, 'Expect', ['100-continue', 'foo']);
-    maybe(0.2, 'X-Forwarded-For', ['203.0.113.9', '203.0.113.9, 10.0.0.1', 'garbage', '', () => `203.0.113.1${random.pick(ESCAPE_PAYLOADS)}`, '::1', () => random.text(500)]);
+    maybe(0.2, 'X-Forwarded-For', [
+      '203.0.113.9', '203.0.113.9, 10.0.0.1', 'garbage', '', () => `203.0.113.1${random.pick(ESCAPE_PAYLOADS)}`, '::1', () => random.text(500),
+      // With a port, as some platforms send it; IPv6 in brackets, in many /64s of one /48.
+      () => `203.0.113.9:${random.int(1, 65535)}`, () => `[2001:db8:1:${random.int(0, 0xffff).toString(16)}::1]:${random.int(1, 65535)}`,
+      () => `2001:db8:1:${random.int(0, 0xffff).toString(16)}::${random.int(1, 9)}`, '203.0.113.9:', ':443', '[::1]', '[garbage]:80', '1.2.3.4:5:6',
+    ]);
     maybe(0.1, 'Content-Length', ['0', '5', '-1', 'abc', '99999999999999999999', '1e3']);
     maybe(0.03, 'Transfer-Encoding', ['chunked', 'gzip, chunked', 'identity', 'garbage']);
     maybe(0.05, 'Cookie', [() => random.text(random.int(10, 4000))]);
@@ -221,8 +229,15 @@ function generator(url: string) {
   };
 
   return (): FuzzCase => {
-    const kind = random.pick(['request', 'request', 'request', 'request', 'pipelined', 'cut', 'garbage', 'split', 'abort']);
+    const kind = random.pick(['request', 'request', 'request', 'request', 'pipelined', 'flood', 'cut', 'garbage', 'split', 'abort']);
     switch (kind) {
+      case 'flood': {
+        // A stream, then requests pipelined behind it in several writes: each would wait for ever.
+        const behind = Array.from({ length: random.int(1, 40) }, () => request().text);
+        const chunks = [Buffer.from(imageRequest(url), 'latin1')];
+        for (let at = 0; at < behind.length; at += 10) chunks.push(Buffer.from(behind.slice(at, at + 10).join(''), 'latin1'));
+        return { label: `flood of ${behind.length} behind a stream`, chunks, close: 'idle' };
+      }
       case 'pipelined': {
         const parts = Array.from({ length: random.int(2, 3) }, request);
         return { label: `pipelined ${JSON.stringify(parts.map((p) => p.text.slice(0, 60)))}`, chunks: [Buffer.from(parts.map((p) => p.text).join(''), 'latin1')], close: 'idle', version: parts[0].stream ? parts[0].version : undefined };
@@ -297,13 +312,17 @@ async function runCase(url: string, fuzzCase: FuzzCase): Promise<RawConnection> 
   return connection;
 }
 
-/** An app with two counters: the default one (tight per-address cap) and a strict one (allow-list, global cap). */
-async function startFuzzApp(): Promise<CounterApp & { strict: UserCounterRouter; logLines: () => string[]; sockets: Set<Socket> }> {
+/** An app with three counters: the default one (tight per-address cap), a strict one (allow-list, global cap) and one behind a trusted proxy. */
+async function startFuzzApp(): Promise<CounterApp & { strict: UserCounterRouter; proxied: UserCounterRouter; logLines: () => string[]; sockets: Set<Socket> }> {
   const mainLogger = quietLogger();
   const strictLogger = quietLogger();
   const strict = userCounterMiddleware({ path: '/strict/online.png', allowedOrigins: [STRICT_ORIGIN], maxConnections: 5, logger: strictLogger });
   extraRouters.push(strict);
-  const app = await startCounterApp({ maxConnectionsPerIp: 8, logger: mainLogger }, { after: (express) => express.use(strict) });
+  // Behind a trusted proxy (a sub-app of its own): X-Forwarded-For is the viewer's address.
+  const proxied = userCounterMiddleware({ path: '/proxied/online.png', maxConnectionsPerIp: 3, logger: quietLogger() });
+  extraRouters.push(proxied);
+  const proxiedApp = express().set('trust proxy', true).use(proxied);
+  const app = await startCounterApp({ maxConnectionsPerIp: 8, logger: mainLogger }, { after: (main) => main.use(strict).use(proxiedApp) });
   const sockets = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -311,7 +330,7 @@ async function startFuzzApp(): Promise<CounterApp & { strict: UserCounterRouter;
   });
   const logLines = (): string[] =>
     [mainLogger, strictLogger].flatMap((logger) => [...logger.warn.mock.calls, ...logger.error.mock.calls].map((call) => String(call[0])));
-  return Object.assign(app, { strict, logLines, sockets });
+  return Object.assign(app, { strict, proxied, logLines, sockets });
 }
 
 test(`${CASES} malformed and odd requests over raw sockets: never a 5xx (503 only from a cap), no crash, count 0 after, logs escaped`, async () => {
@@ -379,6 +398,7 @@ test(`${CASES} malformed and odd requests over raw sockets: never a 5xx (503 onl
     await eventually(() => app.sockets.size === 0, 'every fuzz connection closed on the server', 10_000);
     expect(app.counter.count).toBe(0);
     expect(app.strict.counter.count).toBe(0);
+    expect(app.proxied.counter.count).toBe(0);
 
     // Still serving: a normal viewer streams and is counted.
     const viewer = await Viewer.open(app.url);
@@ -435,15 +455,12 @@ describe('odd but valid requests', () => {
     await eventually(() => counter.count === 0, 'count 0');
   });
 
-  test('pipelined: a request queued behind an open stream is never answered and never counted; closing the connection leaves 0', async () => {
+  test('pipelined: requests queued behind a stream close the connection (they could never be answered); nothing stays counted', async () => {
     const { url, counter } = await startCounterApp();
     const connection = await RawConnection.send(url, imageRequest(url) + imageRequest(url) + rawRequest('HEAD', '/online.png', [['Host', new URL(url).host]]));
     connections.push(connection);
-    await connection.waitForParts(1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(counter.count).toBe(1);
-    expect(heads(connection.data)).toHaveLength(1);
-    connection.reset();
+    await connection.waitForClose(10_000);
+    expect(heads(connection.data).length).toBeLessThanOrEqual(1);
     await eventually(() => counter.count === 0, 'count 0');
   });
 

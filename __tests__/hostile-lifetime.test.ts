@@ -52,7 +52,8 @@ describe('maxStreamMs', () => {
     await viewer.waitForEnd(5000);
     const lasted = Date.now() - opened;
     expect(lasted).toBeGreaterThanOrEqual(450);
-    expect(lasted).toBeLessThan(2500);
+    // Ends by itself: well before the limit below, whatever the machine's load.
+    expect(lasted).toBeLessThan(10_000);
 
     expect(viewer.body.toString('latin1').endsWith(closeDelimiterOf(viewer))).toBe(true);
     // The part that ends the stream is whole (heartbeat bytes sent ahead were completed) and dimmed.
@@ -63,19 +64,20 @@ describe('maxStreamMs', () => {
   });
 
   test('each stream has its own clock: one opened later ends later', async () => {
-    const { url, counter } = await startCounterApp({ maxStreamMs: 800 });
+    // Far apart (1.5 s), so that a busy machine's pauses do not blur which ends first.
+    const { url, counter } = await startCounterApp({ maxStreamMs: 2000 });
     const early = await open(url);
     const earlyOpened = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     const late = await open(url);
     const lateOpened = Date.now();
-    await early.waitForEnd(5000);
+    await early.waitForEnd(10_000);
     const earlyLasted = Date.now() - earlyOpened;
     expect(late.ended).toBe(false);
     await eventually(() => counter.count === 1, 'the late stream still counted');
-    await late.waitForEnd(5000);
-    expect(earlyLasted).toBeGreaterThanOrEqual(750);
-    expect(Date.now() - lateOpened).toBeGreaterThanOrEqual(750);
+    await late.waitForEnd(10_000);
+    expect(earlyLasted).toBeGreaterThanOrEqual(1950);
+    expect(Date.now() - lateOpened).toBeGreaterThanOrEqual(1950);
     await eventually(() => counter.count === 0, 'count 0');
   });
 });
@@ -139,8 +141,8 @@ describe('close()', () => {
     const stuckResponse = responses[0];
     const reader = await open(app.url);
     await reader.waitForFrames(1, 10_000);
-    // Frames of ~1 MB until the paused socket's buffers are full.
-    for (let i = 0; i < 6 && stuckResponse.writableLength === 0; i++) {
+    // Frames of ~1 MB until the paused socket's buffers are full, however large the kernel's are.
+    for (let i = 0; i < 100 && stuckResponse.writableLength === 0; i++) {
       // Each change held until the reading viewer has seen its frame (a change is broadcast once it holds).
       const extra = await open(app.url);
       await reader.waitForLastFrame((png) => png.equals(frames[3 % 2]), 'the frame for 3', 10_000);

@@ -175,7 +175,9 @@ describe('MultipartFormat', () => {
     const png = pngWithChunks([]);
     const frame = format.frame(5, png);
     expect(frame.count).toBe(5);
-    expect(frame.png).toBe(png);
+    expect(frame.png.equals(png)).toBe(true);
+    // One buffer per frame: the PNG is a view of the wire bytes.
+    expect(frame.png.buffer).toBe(frame.wire.buffer);
     expect(frame.wire.equals(Buffer.concat([png, Buffer.from(`\r\n--${boundary}\r\nContent-Type: image/png\r\n\r\n`, 'latin1')]))).toBe(true);
   });
 

@@ -9,6 +9,7 @@ import { closeAllStores, connectStore, startTestRedis, uniquePrefix } from './he
 import type { TestRedis } from './helpers/redis-server.js';
 import { Viewer, closeAllViewers, tracked } from './helpers/viewer.js';
 import { showsCount } from './helpers/png.js';
+import { RawConnection, imageRequest } from './helpers/raw-http.js';
 
 // Per-page rooms (the `room` option): own counts and frames, names checked, their number capped.
 
@@ -145,7 +146,8 @@ describe('frames shared between rooms', () => {
     const app = await startCounterApp({ room: byPage });
     const first = await open(app, 'one');
     await first.waitForLastFrame((png) => showsCount(png, 1), 'room one to show 1');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // 0 and 1 drawn at start, 2 ahead once 1 has settled.
+    await eventually(() => app.counter.stats().renders >= 3, 'the neighbours drawn', 10_000);
     const renders = app.counter.stats().renders;
     for (const name of ['two', 'three', 'four']) {
       const viewer = await open(app, name);
@@ -171,6 +173,8 @@ describe('options', () => {
     [{ room: 'page' }, /`room` must be a function of the request/],
     [{ maxRooms: 0 }, /`maxRooms` must be a whole number, 1 or more/],
     [{ maxRooms: 2.5 }, /`maxRooms` must be a whole number/],
+    [{ maxRoomsPerIp: 0 }, /`maxRoomsPerIp` must be a whole number, 1 or more/],
+    [{ ipv6PrefixLength: 16 }, /`ipv6PrefixLength` must be a whole number, from 32 to 128/],
     [{ identify: 'ip' }, /`identify` must be a function of the request/],
     [{ staticFallback: 'yes' }, /`staticFallback` must be true, false or a function/],
     [{ rooms: () => '' }, /Did you mean `room`\?/],
@@ -209,7 +213,7 @@ describe('maxRooms', () => {
   });
 
   test('3000 random room names leave nothing behind: rooms and broadcasters back to the start, heap flat', async () => {
-    const app = await startCounterApp({ room: byPage, maxRooms: 100 });
+    const app = await startCounterApp({ room: byPage, maxRooms: 100, maxRoomsPerIp: 1000 });
     const gc = exposedGc();
     const baseline = app.counter.stats();
     const heapBefore = heapAfterGc(gc);
@@ -233,6 +237,33 @@ describe('maxRooms', () => {
     // 3000 rooms kept would be tens of megabytes (a broadcaster and its frames each).
     expect(grown).toBeLessThan(8 * 1024 * 1024);
   }, 120_000);
+});
+
+describe('maxRoomsPerIp', () => {
+  const held: RawConnection[] = [];
+  afterEach(() => {
+    for (const connection of held.splice(0)) connection.destroy();
+  });
+  const openFrom = async (app: CounterApp, localAddress: string, page: string): Promise<number> => {
+    const connection = await RawConnection.send(app.url, imageRequest(app.url, { path: `/online.png?page=${page}` }), { localAddress });
+    held.push(connection);
+    return (await connection.waitForHead(10_000)).status;
+  };
+
+  test('a few addresses holding idle streams in many rooms cannot fill maxRooms for everyone', async () => {
+    const app = await startCounterApp({ room: byPage, maxRooms: 40, maxRoomsPerIp: 3 });
+    // 10 addresses, 10 rooms each: each holds 3 rooms; the rest of its streams are refused.
+    for (let address = 2; address <= 11; address++) {
+      const statuses: number[] = [];
+      for (let page = 0; page < 10; page++) statuses.push(await openFrom(app, `127.0.0.${address}`, `a${address}-p${page}`));
+      expect(statuses).toEqual([200, 200, 200, ...Array(7).fill(429)]);
+      // More streams in a room it holds, and in the default room, are fine.
+      expect(await openFrom(app, `127.0.0.${address}`, `a${address}-p0`)).toBe(200);
+    }
+    expect(app.counter.stats().rooms).toBe(30);
+    // Another reader's page still opens.
+    expect(await openFrom(app, '127.0.0.99', 'a-real-page')).toBe(200);
+  });
 });
 
 test('rooms across two instances sharing Redis: per-room totals agree in handles, frames and JSON', async () => {

@@ -1,9 +1,11 @@
 import http from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Request } from 'express';
 import { closeAllApps, eventually, startCounterApp } from './helpers/counter-app.js';
 import type { CounterApp } from './helpers/counter-app.js';
-import { decodePng, showsCount } from './helpers/png.js';
+import { decodePng, expectedFrame, showsCount } from './helpers/png.js';
 import { Viewer } from './helpers/viewer.js';
+import { RawConnection, rawRequest } from './helpers/raw-http.js';
 
 // The static fallback: one PNG of the current count for clients that cannot stream.
 
@@ -55,7 +57,7 @@ test.each([
   ["GitHub's image proxy (no Referer)", CAMO],
   ['Googlebot', GOOGLEBOT],
   ['bingbot', BINGBOT],
-])('%s gets one PNG of the current count with a short max-age, and is not counted', async (_who, userAgent) => {
+])('%s gets one PNG of the current count, kept by no shared cache, and is not counted', async (_who, userAgent) => {
   const app = await startCounterApp();
   const watcher = await watched(app, 2);
   const seen: string[] = [];
@@ -65,7 +67,8 @@ test.each([
   expect(answer.status).toBe(200);
   expect(answer.ended).toBe(true);
   expect(answer.headers['content-type']).toBe('image/png');
-  expect(answer.headers['cache-control']).toBe('public, max-age=10');
+  // The stream's URL: a shared cache ignoring Vary must not hand this still image to browsers.
+  expect(answer.headers['cache-control']).toBe('no-store');
   expect(answer.headers['content-length']).toBe(String(answer.body.length));
   expect(answer.headers.vary).toMatch(/User-Agent/);
   expect(answer.headers['x-content-type-options']).toBe('nosniff');
@@ -152,4 +155,60 @@ test('a static request while streams come and go never changes the count', async
   expect(answers.every((answer) => answer.status === 200 && answer.ended)).toBe(true);
   await eventually(() => app.counter.stats().connections === 0, 'no stream open');
   expect(app.counter.count).toBe(0);
+});
+
+test('only ?static=1, a URL of its own, may be kept by a shared cache; the stream URL answered with a still image may not', async () => {
+  const app = await startCounterApp();
+  const own = await fetchRaw(app, '/online.png?static=1', { 'User-Agent': CHROME, Referer: `${app.url}/` });
+  expect(own.headers['cache-control']).toBe('public, max-age=10');
+  for (const userAgent of [CAMO, GOOGLEBOT]) {
+    const onStreamUrl = await fetchRaw(app, '/online.png', { 'User-Agent': userAgent });
+    expect(onStreamUrl.headers['content-type']).toBe('image/png');
+    expect(onStreamUrl.headers['cache-control']).toBe('no-store');
+    expect(onStreamUrl.headers['cache-control']).not.toMatch(/public|max-age/);
+  }
+  const decided = await startCounterApp({ staticFallback: () => true });
+  expect((await fetchRaw(decided, '/online.png', { Referer: `${decided.url}/` })).headers['cache-control']).toBe('no-store');
+});
+
+test('a static image whose render finishes after another middleware answered (a timeout) is dropped, with no unhandled rejection', async () => {
+  // Jest fails the test on an unhandled rejection (Node 20 would end the process).
+  const answered: ServerResponse[] = [];
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let rendered!: () => void;
+  const renderDone = new Promise<void>((resolve) => (rendered = resolve));
+  const app = await startCounterApp(
+    {
+      render: async (count) => {
+        await gate;
+        setImmediate(rendered);
+        return expectedFrame(count);
+      },
+    },
+    {
+      // A timeout middleware: it starts its own answer while the counter still renders.
+      before: (express) =>
+        express.use((_req, res, next) => {
+          setTimeout(() => {
+            res.writeHead(503, { 'Content-Type': 'text/plain' });
+            res.write('timed out');
+            answered.push(res);
+          }, 20);
+          next();
+        }),
+    },
+  );
+  // The timeout's answer is still being written when the render finishes.
+  const connection = await RawConnection.send(app.url, rawRequest('GET', '/online.png?static=1', [['Host', new URL(app.url).host]]));
+  expect((await connection.waitForHead()).status).toBe(503);
+  open();
+  await renderDone;
+  // Let the route's callbacks, and Node's unhandled-rejection check after them, run.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(app.counter.stats().staticImages).toBe(0);
+  for (const res of answered) res.end();
+  await connection.waitFor((c) => c.body.toString() === 'timed out', "the timeout's whole answer");
+  connection.destroy();
 });

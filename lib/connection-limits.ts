@@ -4,52 +4,106 @@ import { isIPv6 } from 'node:net';
 export interface Refusal {
   readonly status: 429 | 503;
   readonly reason: string;
+  /** The option whose cap was reached. */
+  readonly cap: 'maxConnections' | 'maxConnectionsPerIp' | 'maxRoomsPerIp';
 }
 
+/** What a stream's place is held by: its connection (`req.socket`). */
+export interface HeldConnection {
+  once(event: 'close', listener: () => void): unknown;
+}
+
+export interface LimitSettings {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  /** Rooms besides `defaultRoom` one address may hold streams in at once. */
+  readonly maxRoomsPerIp: number;
+  readonly ipv6PrefixLength: number;
+  readonly defaultRoom: string;
+}
+
+/** What one client (an address group) holds: its streams, and its streams per room. */
+interface Holding {
+  streams: number;
+  readonly rooms: Map<string, number>;
+}
+
+const TOO_MANY_STREAMS = 'Too many open counter images from your address. Close some pages and try again.';
+const TOO_MANY_ROOMS = 'Too many pages counted for your address right now. Close some pages and try again.';
+
 /**
- * Caps on open streams: a public counter is an open socket anyone can hold, so one
- * client (per `req.ip`) may hold only so many, and the instance only so many in all.
- * Memory is one map entry per address with an open stream.
+ * Caps on open streams: a public counter is an open socket anyone can hold, so one client
+ * (per `req.ip`, an IPv6 client per prefix) may hold only so many streams, in only so many
+ * rooms, and the instance only so many in all. Memory is one entry per address with a stream.
  */
 export class ConnectionLimits {
-  private readonly perAddress = new Map<string, number>();
+  private readonly perAddress = new Map<string, Holding>();
+  private readonly byConnection = new WeakMap<HeldConnection, { address: string; room: string }>();
   private total = 0;
 
-  constructor(
-    private readonly maxConnections: number,
-    private readonly maxConnectionsPerIp: number,
-  ) {}
+  constructor(private readonly settings: LimitSettings) {}
 
-  /** Take a place for `address`, or say why not. Every admitted stream must be `release`d once. */
-  admit(address: string): Refusal | undefined {
-    address = addressGroup(address);
-    if (this.total >= this.maxConnections) {
-      return { status: 503, reason: 'Too many viewers right now: the counter is at its limit. Try again shortly.' };
+  /** Take a place for `address` in `room`, or say why not. Every admitted stream must be `release`d once. */
+  admit(address: string, room = this.settings.defaultRoom): Refusal | undefined {
+    const { maxConnections, maxConnectionsPerIp, maxRoomsPerIp, defaultRoom } = this.settings;
+    address = addressGroup(address, this.settings.ipv6PrefixLength);
+    if (this.total >= maxConnections) {
+      return { status: 503, reason: 'Too many viewers right now: the counter is at its limit. Try again shortly.', cap: 'maxConnections' };
     }
-    const held = this.perAddress.get(address) ?? 0;
-    if (held >= this.maxConnectionsPerIp) {
-      return { status: 429, reason: 'Too many open counter images from your address. Close some pages and try again.' };
+    const held = this.perAddress.get(address) ?? { streams: 0, rooms: new Map<string, number>() };
+    if (held.streams >= maxConnectionsPerIp) return { status: 429, reason: TOO_MANY_STREAMS, cap: 'maxConnectionsPerIp' };
+    const inRoom = held.rooms.get(room) ?? 0;
+    if (room !== defaultRoom && inRoom === 0 && held.rooms.size - (held.rooms.has(defaultRoom) ? 1 : 0) >= maxRoomsPerIp) {
+      return { status: 429, reason: TOO_MANY_ROOMS, cap: 'maxRoomsPerIp' };
     }
-    this.perAddress.set(address, held + 1);
+    held.streams += 1;
+    held.rooms.set(room, inRoom + 1);
+    this.perAddress.set(address, held);
     this.total += 1;
     return undefined;
   }
 
-  release(address: string): void {
-    address = addressGroup(address);
-    const held = this.perAddress.get(address) ?? 0;
-    if (held === 0) return;
-    if (held === 1) this.perAddress.delete(address);
-    else this.perAddress.set(address, held - 1);
+  /**
+   * Take a place for a stream on `connection`, held until the connection closes: a stream that
+   * has ended still holds its socket until then (every end closes it within a bound).
+   */
+  admitConnection(address: string, connection: HeldConnection, room?: string): Refusal | undefined {
+    if (this.byConnection.has(connection)) return undefined;
+    const refusal = this.admit(address, room);
+    if (refusal) return refusal;
+    this.byConnection.set(connection, { address, room: room ?? this.settings.defaultRoom });
+    connection.once('close', () => this.releaseConnection(connection));
+    return undefined;
+  }
+
+  /** Give back `connection`'s place now (a stream refused after it was admitted); once. */
+  releaseConnection(connection: HeldConnection): void {
+    const place = this.byConnection.get(connection);
+    if (place === undefined) return;
+    this.byConnection.delete(connection);
+    this.release(place.address, place.room);
+  }
+
+  release(address: string, room = this.settings.defaultRoom): void {
+    address = addressGroup(address, this.settings.ipv6PrefixLength);
+    const held = this.perAddress.get(address);
+    const inRoom = held?.rooms.get(room) ?? 0;
+    if (!held || inRoom === 0) return;
+    if (inRoom === 1) held.rooms.delete(room);
+    else held.rooms.set(room, inRoom - 1);
+    held.streams -= 1;
+    if (held.streams === 0) this.perAddress.delete(address);
     this.total -= 1;
   }
 }
 
 /**
- * The unit the per-address cap counts: an IPv4 address, or an IPv6 /64 (one client is
- * usually given a whole /64, so single IPv6 addresses would cost it nothing to vary).
+ * The unit the per-address caps count: an IPv4 address, or the first `ipv6PrefixLength` bits of
+ * an IPv6 one (a client is given a whole /64 or more, so single addresses would cost it nothing
+ * to vary). A port some proxies append is dropped.
  */
-export function addressGroup(address: string): string {
+export function addressGroup(address: string, ipv6PrefixLength = 64): string {
+  address = withoutPort(address);
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1];
   if (!isIPv6(address)) return address;
@@ -57,5 +111,21 @@ export function addressGroup(address: string): string {
   const left = head ? head.split(':') : [];
   const right = address.includes('::') && tail ? tail.split(':') : [];
   const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
+  const kept = Math.ceil(ipv6PrefixLength / 16);
+  const masked = groups.slice(0, kept).map((group, i) => {
+    const bits = Math.min(16, ipv6PrefixLength - i * 16);
+    return (parseInt(group, 16) & ((0xffff << (16 - bits)) & 0xffff)).toString(16);
+  });
+  return `${masked.join(':')}${kept < 8 ? '::' : ''}/${ipv6PrefixLength}`;
+}
+
+/**
+ * Some platforms put the client's port in `X-Forwarded-For` (`203.0.113.7:5678`,
+ * `[2001:db8::1]:5678`): without this each source port would be an address of its own.
+ */
+function withoutPort(address: string): string {
+  const v4 = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(address);
+  if (v4) return v4[1];
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  return bracketed ? bracketed[1] : address;
 }

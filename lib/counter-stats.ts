@@ -14,6 +14,8 @@ export interface CounterStats {
   readonly broadcasters: number;
   /** Static images served (the fallback for clients that cannot stream). */
   readonly staticImages: number;
+  /** Bytes of the frames the counter keeps ready, over every room and pixel ratio (bounded). */
+  readonly frameBytes: number;
   /**
    * Frames handed to sockets: each stream's first frame and every broadcast frame it was
    * written (at once, or on `drain` as the newest). Keep-alive re-sends are not included.

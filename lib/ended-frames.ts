@@ -1,6 +1,7 @@
 import { toError } from './events.js';
 import type { FrameRenderer } from './frame-renderer.js';
 import type { Frame, MultipartFormat } from './multipart-format.js';
+import type { FrameShelf } from './frame-cache.js';
 
 /**
  * How long the last frame of an ended stream may take to draw. Less than `close()`'s grace
@@ -16,6 +17,8 @@ export interface EndedFrameSettings {
   /** Where a drawing that failed or took too long is reported. */
   readonly report: (error: Error) => void;
   readonly timeoutMs?: number;
+  /** Where drawn ended frames are kept (shared by the rooms when the drawing is). */
+  readonly frames?: FrameShelf;
 }
 
 /**
@@ -32,6 +35,8 @@ export class EndedFrames {
    * longer than the timeout (both reported): the stream then ends with its latest frame.
    */
   frameFor(count: number): Promise<Frame | undefined> {
+    const kept = this.settings.frames?.get(count, true);
+    if (kept) return Promise.resolve(kept);
     let frame = this.frames.get(count);
     if (!frame) {
       frame = this.draw(count);
@@ -48,7 +53,9 @@ export class EndedFrames {
       timer = setTimeout(() => reject(new Error(`The ended frame for ${count} took more than ${timeoutMs} ms to draw; the stream ended with its latest frame.`)), timeoutMs);
     });
     try {
-      return format.frame(count, await Promise.race([renderer.render(count, true), late]));
+      const frame = format.frame(count, await Promise.race([renderer.render(count, true), late]));
+      this.settings.frames?.keep(count, frame, true);
+      return frame;
     } catch (error) {
       // Not kept: the next stream to end at this count tries again.
       this.frames.delete(count);

@@ -4,6 +4,8 @@ import type { Frame, MultipartFormat } from './multipart-format.js';
 import type { FrameRenderer } from './frame-renderer.js';
 import { EndedFrames } from './ended-frames.js';
 import type { StreamTicker, TickedStream } from './stream-ticker.js';
+import { monotonicNow } from './clock.js';
+import type { FrameShelf } from './frame-cache.js';
 
 /** What travels on the bus to every stream. */
 export type BusEvents = {
@@ -25,9 +27,10 @@ export interface BroadcasterSettings {
   readonly ticker: StreamTicker;
   /** Where render failures go. */
   readonly report: (error: Error) => void;
+  /** Where its frames are kept: its part of the counter's cache (lib/frame-cache.ts). */
+  readonly frames: FrameShelf;
 }
 
-const CACHED_FRAMES = 64;
 /**
  * A change is shown once it has held this long. A reload closes the old stream and opens
  * the new one a few milliseconds apart; without this, everyone else would see the count
@@ -78,7 +81,7 @@ export const STREAMS_PER_SLICE = 500;
 export class FrameBroadcaster {
   /** Every open stream listens here. */
   readonly bus: Emitter<BusEvents>;
-  private readonly cache = new Map<number, Frame>();
+  private readonly cache: FrameShelf;
   private readonly ended: EndedFrames;
   private current: Frame | undefined;
   private lastBroadcastAt = -Infinity;
@@ -101,12 +104,13 @@ export class FrameBroadcaster {
   constructor(private readonly settings: BroadcasterSettings) {
     this.bus = createIsolatedEmitter<BusEvents>((error) => settings.report(toError(error)));
     this.ticker = settings.ticker;
+    this.cache = settings.frames;
     this.ended = new EndedFrames(settings);
     const { renderSync } = settings.renderer;
     if (renderSync) {
       // At once, so that the first viewer gets its exact frame (and a broken drawing throws here).
-      this.current = this.remember(0, renderSync(0));
-      this.remember(1, renderSync(1));
+      this.current = this.cache.get(0) ?? this.remember(0, renderSync(0));
+      if (!this.cache.has(1)) this.remember(1, renderSync(1));
     }
     this.countChanged();
   }
@@ -130,7 +134,7 @@ export class FrameBroadcaster {
 
   /** Call whenever the count may have changed. */
   countChanged(): void {
-    this.lastChangeAt = Date.now();
+    this.lastChangeAt = monotonicNow();
     this.failedCount = undefined;
     this.failedNeighbours.clear();
     if (!this.running && !this.closed) void this.run();
@@ -177,7 +181,7 @@ export class FrameBroadcaster {
       while (!this.closed) {
         const count = this.settings.readCount();
         if ((count !== this.current?.count || this.divergent) && count !== this.failedCount) {
-          const now = Date.now();
+          const now = monotonicNow();
           this.changedAt ??= now;
           const held = this.changedAt + SETTLE_MS;
           // Changes have stopped: show the result as soon as the window allows.
@@ -222,7 +226,7 @@ export class FrameBroadcaster {
     if (this.closed) return;
     this.current = frame;
     this.divergent = false;
-    this.lastBroadcastAt = Date.now();
+    this.lastBroadcastAt = monotonicNow();
     // The list is taken first: a viewer joining meanwhile already got `frame` as its first
     // frame, and one leaving ignores it.
     await emitInSlices(this.bus, 'frame', frame, STREAMS_PER_SLICE);
@@ -230,20 +234,14 @@ export class FrameBroadcaster {
 
   private async frameFor(count: number): Promise<Frame> {
     const cached = this.cache.get(count);
-    if (cached) {
-      // Most recently used last: the cache forgets the oldest first.
-      this.cache.delete(count);
-      this.cache.set(count, cached);
-      return cached;
-    }
+    if (cached) return cached;
     const png = await this.settings.renderer.render(count);
     return this.remember(count, png);
   }
 
   private remember(count: number, png: Buffer): Frame {
     const frame = this.settings.format.frame(count, png);
-    this.cache.set(count, frame);
-    if (this.cache.size > CACHED_FRAMES) this.cache.delete(this.cache.keys().next().value as number);
+    this.cache.keep(count, frame);
     return frame;
   }
 

@@ -2,6 +2,7 @@ import type { Application, NextFunction, Request, Response, Router } from 'expre
 import { Router as createRouter } from 'express';
 import { createIsolatedEmitter, toError } from './events.js';
 import { FrameBroadcaster } from './frame-broadcaster.js';
+import { FrameCache } from './frame-cache.js';
 import { rendererFactory } from './renderer-factory.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { StatsRecorder } from './counter-stats.js';
@@ -23,6 +24,8 @@ import { shedRequestState } from './request-footprint.js';
 import { framingFor } from './stream-framing.js';
 import { BrowserStreams } from './browser-streams.js';
 import type { BrowserStream } from './browser-streams.js';
+import { ProxyWarning, clientAddress } from './client-address.js';
+import { hasRequestQueuedBehind, markStreaming, watchPipelining } from './pipelined-requests.js';
 
 /** The router `userCounterMiddleware` returns, with the counter's handle. */
 export type UserCounterRouter = Router & { readonly counter: UserCounter };
@@ -65,6 +68,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   const ticker = new StreamTicker(tickMs);
   const rendererFor = rendererFactory(config, () => (stats.renders += 1));
   const writers = new Set<MultipartWriter>();
+  const frameCache = new FrameCache();
   let closing: Promise<void> | undefined;
 
   // Each room and pixel ratio in use has its own broadcaster (a frame of another size has
@@ -74,17 +78,17 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     maxRooms: config.maxRooms,
     pinnedPixelRatio: config.pixelRatio,
     readCount: (room) => store.count(room),
-    createBroadcaster: (room, pixelRatio) => {
-      const broadcaster = new FrameBroadcaster({
+    createBroadcaster: (room, pixelRatio) =>
+      new FrameBroadcaster({
         readCount: () => store.count(room),
         // A room-dependent drawing draws a new room's first frames off the request path.
         renderer: rendererFor(room, pixelRatio, room === DEFAULT_ROOM && pixelRatio === config.pixelRatio),
         format,
         ticker,
         report: (error) => report(inRoom(error, room)),
-      });
-      return broadcaster;
-    },
+        // Rooms share their frames unless the drawing depends on the room.
+        frames: frameCache.shelf(config.roomInDrawing ? `${pixelRatio}\0${room}` : String(pixelRatio)),
+      }),
   });
 
   const writerSettings = {
@@ -139,9 +143,9 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   const shields = config.shields && new ShieldsEndpoint(config.shields, store, targets, config.formatCount);
   const staticRoute = new StaticImageRoute({ config, store, targets, registry, rendererFor, isClosing: () => closing !== undefined, report });
 
-  const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerIp);
+  const limits = new ConnectionLimits({ ...config, defaultRoom: DEFAULT_ROOM });
   const browsers = new BrowserStreams(config.maxStreamsPerBrowser, config.path);
-  let warnedAboutProxy = false;
+  const proxyWarning = new ProxyWarning(logger);
 
   const openStream = (req: Request, res: Response, next: NextFunction): void => {
     const rejection = hotlinkRejection(req, config);
@@ -167,29 +171,23 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     // A request pipelined behind another on one connection has no socket until the
     // responses before it are done: it streams, and counts, only from then.
     if (!res.socket) {
-      res.once('socket', () => beginStream(req, res, target));
+      if (!req.socket.destroyed) res.once('socket', () => beginStream(req, res, target));
       return;
     }
-    // The viewer may have gone before we got here; then there is nothing to count.
+    // The viewer may have gone before we got here; then there is nothing to count. A request
+    // queued behind this one would wait for ever (lib/pipelined-requests.ts): close the connection.
     if (res.destroyed || req.socket.destroyed) return;
+    if (hasRequestQueuedBehind(req)) return void req.socket.destroy();
     if (closing) return refuse(res, 503, SHUTTING_DOWN, RETRY_AFTER_SECONDS);
     const { room: name, pixelRatio, viewer } = target;
     if (!registry.admits(name)) {
       return refuse(res, 429, 'Too many pages are being counted right now. Try again shortly.', RETRY_AFTER_SECONDS);
     }
 
-    // Without X-Forwarded-For, `req.ip` is the socket's address whatever 'trust proxy' says:
-    // skip its parsing, which shows in a join storm's profile.
-    const address = (req.headers['x-forwarded-for'] === undefined ? req.socket.remoteAddress : req.ip) ?? req.socket.remoteAddress ?? '';
-    const refusal = limits.admit(address);
+    const address = clientAddress(req);
+    const refusal = limits.admitConnection(address, req.socket, name);
     if (refusal) {
-      if (refusal.status === 429 && !warnedAboutProxy && req.headers['x-forwarded-for'] !== undefined && !req.app.get('trust proxy')) {
-        warnedAboutProxy = true;
-        logger.warn(
-          `express-user-counter: ${JSON.stringify(address)} reached maxConnectionsPerIp while requests carry X-Forwarded-For. ` +
-            "Behind a proxy every viewer has the proxy's address: set app.set('trust proxy', ...) so req.ip is the viewer's.",
-        );
-      }
+      proxyWarning.refused(req, address, refusal);
       return refuse(res, refusal.status, refusal.reason, RETRY_AFTER_SECONDS);
     }
 
@@ -197,7 +195,6 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     const browser = browsers.tag(req);
     let inBrowser: BrowserStream | undefined;
     const writer = new MultipartWriter(res, writerSettings, () => {
-      limits.release(address);
       if (browser && inBrowser) browsers.remove(browser.id, inBrowser);
       if (!joined) return;
       stats.closed(writer);
@@ -212,9 +209,11 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     } catch (error) {
       // A new room whose first frames cannot be drawn (a `text` that throws).
       report(inRoom(toError(error), name));
+      limits.releaseConnection(req.socket);
       return refuse(res, 500, CANNOT_DRAW);
     }
     res.writeHead(200, browser?.setCookie ? { ...streamHeaders, 'Set-Cookie': browser.setCookie } : streamHeaders);
+    markStreaming(req);
     store.increment(name, viewer);
     writers.add(writer);
     const { broadcaster } = joined.channel;
@@ -235,6 +234,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   const router = createRouter() as UserCounterRouter;
   router.use((req, res, next) => {
     exposeCount(req.app);
+    watchPipelining(req);
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     if (req.path === config.path) {
       let staticImage: boolean;
@@ -289,6 +289,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
         rooms: registry.activeCount,
         broadcasters: registry.broadcasterCount,
         staticImages: staticRoute.served,
+        frameBytes: frameCache.bytes,
         ...stats.snapshot(writers),
       };
     },

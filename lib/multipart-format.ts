@@ -34,12 +34,10 @@ export function createBoundary(): string {
 export interface Frame {
   /** The count this frame shows. */
   readonly count: number;
-  /** The PNG. */
+  /** The PNG: a view of the start of `wire` (one buffer per frame). */
   readonly png: Buffer;
   /** The PNG followed by the delimiter and the next part's headers: what a stream writes. */
   readonly wire: Buffer;
-  /** A new stream's first bytes with this frame: the preamble and `wire`, one write. */
-  readonly opening: Buffer;
 }
 
 /** The wire format for one boundary. */
@@ -79,6 +77,6 @@ export class MultipartFormat {
       throw new Error(`The frame for ${count} contains the multipart boundary; it was not sent.`);
     }
     const wire = Buffer.concat([png, this.delimiterAndHeaders]);
-    return { count, png, wire, opening: Buffer.concat([this.preamble, wire]) };
+    return { count, png: wire.subarray(0, png.length), wire };
   }
 }

@@ -2,7 +2,9 @@ import type { ServerResponse } from 'node:http';
 import type { Frame, MultipartFormat } from './multipart-format.js';
 import { PNG_HEADER_LENGTH } from './multipart-format.js';
 import type { StreamFraming } from './stream-framing.js';
+import { closeConnectionWhenSent } from './connection-closing.js';
 import { WITHOUT_HEARTBEATS } from './stream-framing.js';
+import { monotonicNow } from './clock.js';
 
 /** How a writer paces itself; the same for every stream of a counter. */
 export interface WriterSettings {
@@ -70,7 +72,7 @@ export class MultipartWriter {
   /** Set while the last frame of a stream the server ends is being drawn (`endFromServer`). */
   private ending: Promise<void> | undefined;
   private lastFrame: LastFrame | undefined;
-  private readonly openedAt = Date.now();
+  private readonly openedAt = monotonicNow();
   /** The socket's byte count when this response began (a kept-alive connection sent others before). */
   private readonly bytesBefore: number;
 
@@ -109,10 +111,11 @@ export class MultipartWriter {
     this.lastFrame = lastFrame;
     this.response.on('drain', onResponseDrain);
     if (first) {
-      // One write (one system call) for the preamble and the first frame.
+      // One write (one system call) for the preamble and the first frame; a copy made per stream
+      // and let go at once, not kept with every frame.
       this.latest = first;
-      this.write(first.opening);
-      this.lastFrameAt = Date.now();
+      this.write(Buffer.concat([this.settings.format.preamble, first.wire]));
+      this.lastFrameAt = monotonicNow();
       this.settings.stats.framesSent += 1;
     } else {
       this.write(this.settings.format.preamble);
@@ -197,7 +200,7 @@ export class MultipartWriter {
   /**
    * Complete the current part with `last` (a frame that says the stream has ended), or else
    * the latest frame, so that the image keeps showing it; then the close-delimiter. Every
-   * engine shows the part the close-delimiter completes.
+   * engine shows the part the close-delimiter completes. The connection closes after it.
    */
   end(last?: Frame): void {
     if (this.finished) return;
@@ -206,6 +209,8 @@ export class MultipartWriter {
       if (shown) this.completeAheadUnless(shown);
       const rest = shown ? shown.png.subarray(this.aheadBytes) : Buffer.alloc(0);
       this.response.end(Buffer.concat([rest, this.settings.format.closeDelimiter]));
+      // The viewer has as long to take the end as any data (a stall).
+      closeConnectionWhenSent(this.response, this.settings.stallTimeoutMs);
     }
     this.finish();
   }
@@ -231,15 +236,15 @@ export class MultipartWriter {
     this.completeAheadUnless(frame);
     this.write(this.aheadBytes > 0 ? frame.wire.subarray(this.aheadBytes) : frame.wire);
     this.aheadBytes = 0;
-    this.lastFrameAt = Date.now();
+    this.lastFrameAt = monotonicNow();
   }
 
   private write(chunk: Buffer): void {
     if (this.response.destroyed || this.response.writableEnded) return;
-    this.lastWriteAt = Date.now();
+    this.lastWriteAt = monotonicNow();
     if (!this.response.write(chunk)) {
       this.blocked = true;
-      this.lastProgressAt = Date.now();
+      this.lastProgressAt = monotonicNow();
       this.lastWritableLength = this.response.writableLength;
     }
   }

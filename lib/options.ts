@@ -19,6 +19,7 @@ export interface Configuration {
   readonly maxStreamMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
+  readonly ipv6PrefixLength: number;
   readonly maxStreamsPerBrowser: number;
   /** Whether a stream the server ends ends with its count drawn as ended. */
   readonly endedFrame: boolean;
@@ -41,6 +42,7 @@ export interface Configuration {
   readonly allowedOrigins: ReadonlySet<string> | undefined;
   readonly room: ((req: Request) => string | undefined) | undefined;
   readonly maxRooms: number;
+  readonly maxRoomsPerIp: number;
   readonly identify: ((req: Request) => string | undefined) | undefined;
   readonly staticFallback: boolean | ((req: Request) => boolean);
   readonly logger: Logger;
@@ -54,6 +56,7 @@ const DEFAULTS = {
   maxStreamMs: 0,
   maxConnections: 10_000,
   maxConnectionsPerIp: 100,
+  ipv6PrefixLength: 56,
   maxStreamsPerBrowser: 4,
   endedFrame: true,
   width: 200,
@@ -65,6 +68,7 @@ const DEFAULTS = {
   pixelRatio: 1,
   allowDirect: false,
   maxRooms: 1000,
+  maxRoomsPerIp: 25,
   staticFallback: true,
 } as const;
 
@@ -79,7 +83,7 @@ export const THEMES = {
 const OPTION_NAMES: readonly (keyof Options)[] = [
   'path', 'store', 'keepAliveMs', 'heartbeatMs', 'stallTimeoutMs', 'width', 'height', 'text', 'font',
   'color', 'background', 'theme', 'pixelRatio', 'locale', 'render', 'canvas', 'allowDirect', 'allowedOrigins',
-  'maxConnections', 'maxConnectionsPerIp', 'maxStreamsPerBrowser', 'maxStreamMs', 'endedFrame', 'shields', 'room', 'maxRooms', 'identify', 'staticFallback', 'logger',
+  'maxConnections', 'maxConnectionsPerIp', 'ipv6PrefixLength', 'maxStreamsPerBrowser', 'maxStreamMs', 'endedFrame', 'shields', 'room', 'maxRooms', 'maxRoomsPerIp', 'identify', 'staticFallback', 'logger',
 ];
 const DRAWING_OPTIONS: readonly (keyof Options)[] = ['width', 'height', 'text', 'font', 'color', 'background', 'theme', 'canvas'];
 const MAX_IMAGE_SIDE = 4096;
@@ -173,6 +177,7 @@ export function resolveOptions(options: Options = {}): Configuration {
     maxStreamMs: wholeNumber('maxStreamMs', given.maxStreamMs ?? DEFAULTS.maxStreamMs, 0),
     maxConnections: wholeNumber('maxConnections', given.maxConnections ?? DEFAULTS.maxConnections, 1),
     maxConnectionsPerIp: wholeNumber('maxConnectionsPerIp', given.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, 1),
+    ipv6PrefixLength: wholeNumber('ipv6PrefixLength', given.ipv6PrefixLength ?? DEFAULTS.ipv6PrefixLength, 32, 128),
     maxStreamsPerBrowser: wholeNumber('maxStreamsPerBrowser', given.maxStreamsPerBrowser ?? DEFAULTS.maxStreamsPerBrowser, 0),
     endedFrame: given.endedFrame ?? DEFAULTS.endedFrame,
     shields: resolveShields(given.shields, path),
@@ -195,6 +200,7 @@ export function resolveOptions(options: Options = {}): Configuration {
     allowedOrigins: given.allowedOrigins === undefined ? undefined : origins(given.allowedOrigins),
     room: given.room,
     maxRooms: wholeNumber('maxRooms', given.maxRooms ?? DEFAULTS.maxRooms, 1),
+    maxRoomsPerIp: wholeNumber('maxRoomsPerIp', given.maxRoomsPerIp ?? DEFAULTS.maxRoomsPerIp, 1),
     identify: given.identify,
     staticFallback: given.staticFallback ?? DEFAULTS.staticFallback,
     logger,

@@ -16,14 +16,19 @@ export function queryOf(req: IncomingMessage): URLSearchParams {
   return new URLSearchParams(at === -1 ? '' : url.slice(at + 1));
 }
 
+/** Whether the request names the static image's own URL (`?static=1` or `?static=true`). */
+export function asksForStaticImage(req: IncomingMessage): boolean {
+  const asked = queryOf(req).get('static');
+  return asked === '1' || asked === 'true';
+}
+
 /**
  * Whether to answer with one PNG instead of the stream: `?static=1` (or `true`) always;
  * then, by default (`true`), a User-Agent of STATIC_USER_AGENTS; a function decides itself.
  */
 export function wantsStaticImage<R extends IncomingMessage>(req: R, decision: boolean | ((req: R) => boolean)): boolean {
   if (decision === false) return false;
-  const asked = queryOf(req).get('static');
-  if (asked === '1' || asked === 'true') return true;
+  if (asksForStaticImage(req)) return true;
   if (typeof decision === 'function') return decision(req) === true;
   return STATIC_USER_AGENTS.test(String(req.headers['user-agent'] ?? ''));
 }

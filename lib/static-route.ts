@@ -5,9 +5,20 @@ import { staticImageRejection } from './hotlink-policy.js';
 import type { Configuration } from './options.js';
 import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse, roomOrReply } from './replies.js';
 import type { RoomRegistry } from './room-registry.js';
-import { StaticImages } from './static-fallback.js';
+import { StaticImages, asksForStaticImage } from './static-fallback.js';
 import type { StreamTargets } from './stream-target.js';
 import type { CountStore } from './types.js';
+
+/**
+ * `?static=1` is a URL of its own: a shared cache may keep it briefly (GitHub's camo shows a count
+ * at most this old).
+ */
+const OWN_URL_CACHING = 'public, max-age=10';
+/**
+ * The stream's URL, answered with a still image for this client (a crawler): many shared caches
+ * ignore `Vary: User-Agent` and would give the still image to browsers, which then never stream.
+ */
+const STREAM_URL_CACHING = 'no-store';
 
 export interface StaticRouteSettings {
   readonly config: Configuration;
@@ -43,25 +54,28 @@ export class StaticImageRoute {
     const count = store.count(room);
     const live = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.firstFrame(count);
     const png = live?.count === count ? Promise.resolve(live.png) : this.images.png(room, pixelRatio, count);
-    png.then(
-      (buffer) => {
-        if (res.destroyed) return;
-        this.served += 1;
-        res.writeHead(200, {
-          'Content-Type': 'image/png',
-          'Content-Length': String(buffer.length),
-          // Short: a proxy (GitHub's camo) shows a count at most this old.
-          'Cache-Control': 'public, max-age=10',
-          // The same URL streams to browsers: a shared cache must not give them this image.
-          Vary: 'User-Agent',
-          'X-Content-Type-Options': 'nosniff',
-        });
-        res.end(buffer);
-      },
-      (error: unknown) => {
-        report(inRoom(toError(error), room));
-        if (!res.headersSent && !res.destroyed) refuse(res, 500, CANNOT_DRAW);
-      },
-    );
+    const cacheControl = asksForStaticImage(req) ? OWN_URL_CACHING : STREAM_URL_CACHING;
+    png
+      .then(
+        (buffer) => {
+          // Something else may have answered while it rendered (a timeout middleware).
+          if (res.destroyed || res.headersSent) return;
+          this.served += 1;
+          res.writeHead(200, {
+            'Content-Type': 'image/png',
+            'Content-Length': String(buffer.length),
+            'Cache-Control': cacheControl,
+            Vary: 'User-Agent',
+            'X-Content-Type-Options': 'nosniff',
+          });
+          res.end(buffer);
+        },
+        (error: unknown) => {
+          report(inRoom(toError(error), room));
+          if (!res.headersSent && !res.destroyed) refuse(res, 500, CANNOT_DRAW);
+        },
+      )
+      // Whatever the app's middleware did to the response, never an unhandled rejection (it ends the process).
+      .catch((error: unknown) => report(toError(error)));
   }
 }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { monotonicNow } from './clock.js';
 
 /** A stream as the ticker sees it: see `MultipartWriter.tick`. */
 export interface TickedStream {
@@ -52,7 +53,7 @@ export class StreamTicker {
     this.slots.set(stream, this.streams.length);
     this.streams.push(stream);
     if (!this.timer) {
-      this.timer = setInterval(() => this.tick(Date.now(), this.loopBusy()), this.tickMs);
+      this.timer = setInterval(() => this.tick(monotonicNow(), this.loopBusy()), this.tickMs);
       this.timer.unref();
     }
   }

@@ -145,7 +145,11 @@ export interface Options {
    * Default `300`.
    */
   heartbeatMs?: number;
-  /** Destroy a stream whose viewer has accepted no bytes for this long while data waits. Default `30000`. */
+  /**
+   * Destroy a stream whose viewer has accepted no bytes for this long while data waits; also the
+   * longest the connection of a stream the server ended (`maxStreamMs`, a newer tab) stays open
+   * for its viewer to take the end. Default `30000`.
+   */
   stallTimeoutMs?: number;
   /** Image width in CSS pixels. Default `200`. */
   width?: number;
@@ -204,6 +208,12 @@ export interface Options {
    */
   maxConnectionsPerIp?: number;
   /**
+   * How many leading bits of an IPv6 address make one client for `maxConnectionsPerIp` and
+   * `maxRoomsPerIp`: an ISP gives a home a /56 (sometimes a /64 or a /48), so single addresses,
+   * or even /64s, would cost one client nothing to vary. From 32 to 128. Default `56`.
+   */
+  ipv6PrefixLength?: number;
+  /**
    * Streams one browser keeps open over HTTP/1.1, where a browser has at most six connections
    * to a host and each tab showing the image holds one: a newer stream ends the browser's
    * oldest, whose image keeps a dimmed last frame (see `RenderContext.ended`), so that a reader
@@ -242,6 +252,13 @@ export interface Options {
    * costs nothing. Default `1000`.
    */
   maxRooms?: number;
+  /**
+   * The most rooms besides the default one in which one client address holds streams at once; a
+   * stream for another room gets 429 with `Retry-After`. Keeps a few addresses from filling
+   * `maxRooms` for everyone. An office behind one NAT reads several pages at once, so this is
+   * generous. Default `25`.
+   */
+  maxRoomsPerIp?: number;
   /**
    * Who a stream belongs to, for example a session id or a hash of IP and User-Agent: the
    * streams of one identity (tabs, reconnects) count once per room, across instances with

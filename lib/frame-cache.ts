@@ -1,0 +1,64 @@
+import type { Frame } from './multipart-format.js';
+
+/** The bytes of frames a counter keeps at most, over every room and pixel ratio. */
+export const FRAME_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** One broadcaster's view of the counter's frames: its room (or every room) at its pixel ratio. */
+export interface FrameShelf {
+  get(count: number, ended?: boolean): Frame | undefined;
+  has(count: number, ended?: boolean): boolean;
+  keep(count: number, frame: Frame, ended?: boolean): void;
+}
+
+/**
+ * Every frame a counter keeps, in one cache bounded by bytes, most recently used kept. A frame is
+ * one buffer (its PNG is a view of its wire bytes). When the drawing does not depend on the room,
+ * the rooms share a shelf: a frame is drawn and kept once per pixel ratio and count, whatever the
+ * number of rooms. A frame shown on a stream stays alive there while it is evicted here.
+ */
+export class FrameCache {
+  private readonly frames = new Map<string, Frame>();
+  private held = 0;
+
+  constructor(private readonly budgetBytes = FRAME_CACHE_BYTES) {}
+
+  /** The bytes of the frames kept. */
+  get bytes(): number {
+    return this.held;
+  }
+
+  /** The shelf of `scope` (a pixel ratio, with the room's name when the drawing depends on it). */
+  shelf(scope: string): FrameShelf {
+    const key = (count: number, ended = false): string => `${scope}\0${count}${ended ? '\0ended' : ''}`;
+    return {
+      get: (count, ended) => this.take(key(count, ended)),
+      has: (count, ended) => this.frames.has(key(count, ended)),
+      keep: (count, frame, ended) => this.keep(key(count, ended), frame),
+    };
+  }
+
+  private take(key: string): Frame | undefined {
+    const frame = this.frames.get(key);
+    if (frame) {
+      this.frames.delete(key);
+      this.frames.set(key, frame);
+    }
+    return frame;
+  }
+
+  private keep(key: string, frame: Frame): void {
+    const before = this.frames.get(key);
+    if (before) {
+      this.frames.delete(key);
+      this.held -= before.wire.length;
+    }
+    this.frames.set(key, frame);
+    this.held += frame.wire.length;
+    // The newest stays, even alone over the budget.
+    while (this.held > this.budgetBytes && this.frames.size > 1) {
+      const [oldest, evicted] = this.frames.entries().next().value as [string, Frame];
+      this.frames.delete(oldest);
+      this.held -= evicted.wire.length;
+    }
+  }
+}
