@@ -2,20 +2,10 @@ import IORedis from 'ioredis';
 import { OptionsError, RedisCountStore } from '../lib/index.js';
 import type { RedisCountStoreOptions } from '../lib/index.js';
 import { eventually, quietLogger } from './helpers/counter-app.js';
-import { closeAllStores, connectStore, scriptCalls, startTestRedis, uniquePrefix } from './helpers/redis-server.js';
-import type { TestRedis } from './helpers/redis-server.js';
+import { connectStore, scriptCalls, uniquePrefix } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-suite.js';
 
-let redis: TestRedis;
-let inspector: IORedis;
-beforeAll(async () => {
-  redis = await startTestRedis();
-  inspector = new IORedis(redis.url);
-});
-afterAll(async () => {
-  inspector?.disconnect();
-  await redis?.close();
-});
-afterEach(closeAllStores);
+const suite = useTestRedis();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -57,8 +47,8 @@ describe('options', () => {
 describe('sharing one Redis', () => {
   test('two stores (ioredis and node-redis) see each other: per-room and overall totals agree', async () => {
     const prefix = uniquePrefix();
-    const a = await connectStore('ioredis', redis, { prefix });
-    const b = await connectStore('node-redis', redis, { prefix });
+    const a = await connectStore('ioredis', suite.redis, { prefix });
+    const b = await connectStore('node-redis', suite.redis, { prefix });
     await Promise.all([a.store.init(), b.store.init()]);
     a.store.increment('/x');
     a.store.increment('/x');
@@ -77,40 +67,40 @@ describe('sharing one Redis', () => {
 
   test('keys: one hash tag {prefix}, a sorted set scored by Redis TIME, one hash of room counts per instance and the totals derived from them; all expiring; none left after the last close', async () => {
     const prefix = uniquePrefix();
-    const a = await connectStore('ioredis', redis, { prefix, instanceId: 'alpha' });
-    const b = await connectStore('ioredis', redis, { prefix, instanceId: 'beta' });
+    const a = await connectStore('ioredis', suite.redis, { prefix, instanceId: 'alpha' });
+    const b = await connectStore('ioredis', suite.redis, { prefix, instanceId: 'beta' });
     await Promise.all([a.store.init(), b.store.init()]);
     a.store.increment('');
     a.store.increment('/page');
     await eventually(() => b.store.count() === 2, 'b to see 2');
 
-    const keys = (await inspector.keys(`{${prefix}}*`)).sort();
+    const keys = (await suite.inspector.keys(`{${prefix}}*`)).sort();
     expect(keys).toEqual(
       ['instance:alpha', 'instances', 'meta', 'owners', 'room:', 'room:/page', 'totals'].map((name) => `{${prefix}}:${name}`),
     );
-    expect(await inspector.hgetall(`{${prefix}}:instance:alpha`)).toEqual({ '': '1', '/page': '1' });
-    expect(await inspector.hgetall(`{${prefix}}:room:/page`)).toEqual({ aalpha: '1' });
-    expect(await inspector.hgetall(`{${prefix}}:totals`)).toEqual({ '': '1', '/page': '1' });
-    expect(await inspector.hget(`{${prefix}}:meta`, 'sum')).toBe('2');
-    const [seconds] = await inspector.time();
-    const scores = await inspector.zrange(`{${prefix}}:instances`, '0', '-1', 'WITHSCORES');
+    expect(await suite.inspector.hgetall(`{${prefix}}:instance:alpha`)).toEqual({ '': '1', '/page': '1' });
+    expect(await suite.inspector.hgetall(`{${prefix}}:room:/page`)).toEqual({ aalpha: '1' });
+    expect(await suite.inspector.hgetall(`{${prefix}}:totals`)).toEqual({ '': '1', '/page': '1' });
+    expect(await suite.inspector.hget(`{${prefix}}:meta`, 'sum')).toBe('2');
+    const [seconds] = await suite.inspector.time();
+    const scores = await suite.inspector.zrange(`{${prefix}}:instances`, '0', '-1', 'WITHSCORES');
     expect(scores.filter((_, i) => i % 2 === 0).sort()).toEqual(['alpha', 'beta']);
     for (const score of scores.filter((_, i) => i % 2 === 1)) {
       expect(Math.abs(Number(score) - Number(seconds) * 1000)).toBeLessThan(10_000);
     }
     // Nothing lives forever: every key expires if every instance dies.
-    for (const key of keys) expect(await inspector.pttl(key)).toBeGreaterThan(0);
+    for (const key of keys) expect(await suite.inspector.pttl(key)).toBeGreaterThan(0);
 
     await a.close();
     await b.close();
-    expect(await inspector.keys(`{${prefix}}*`)).toEqual([]);
+    expect(await suite.inspector.keys(`{${prefix}}*`)).toEqual([]);
   });
 
   test('100 joins in one tick cost a handful of script calls, not one per viewer, on both instances', async () => {
     const prefix = uniquePrefix();
     const options = { prefix, heartbeatMs: 60_000, ttlMs: 180_000 };
-    const a = await connectStore('ioredis', redis, options);
-    const b = await connectStore('node-redis', redis, options);
+    const a = await connectStore('ioredis', suite.redis, options);
+    const b = await connectStore('node-redis', suite.redis, options);
     await Promise.all([a.store.init(), b.store.init()]);
     const [beforeA, beforeB] = [scriptCalls(a.commands), scriptCalls(b.commands)];
     for (let i = 0; i < 100; i++) a.store.increment('');
@@ -128,8 +118,8 @@ describe('sharing one Redis', () => {
   test('a join on one store reaches the other through the pub/sub hint, long before any heartbeat', async () => {
     const prefix = uniquePrefix();
     const options = { prefix, heartbeatMs: 60_000, ttlMs: 180_000 };
-    const a = await connectStore('ioredis', redis, options);
-    const b = await connectStore('ioredis', redis, options);
+    const a = await connectStore('ioredis', suite.redis, options);
+    const b = await connectStore('ioredis', suite.redis, options);
     await Promise.all([a.store.init(), b.store.init()]);
     await sleep(100);
     const changes: number[] = [];
@@ -146,8 +136,8 @@ describe('sharing one Redis', () => {
   test('close() takes this instance out at once: the other store drops its viewers without waiting for the TTL', async () => {
     const prefix = uniquePrefix();
     const options = { prefix, heartbeatMs: 60_000, ttlMs: 180_000 };
-    const a = await connectStore('ioredis', redis, options);
-    const b = await connectStore('node-redis', redis, options);
+    const a = await connectStore('ioredis', suite.redis, options);
+    const b = await connectStore('node-redis', suite.redis, options);
     await Promise.all([a.store.init(), b.store.init()]);
     for (let i = 0; i < 5; i++) a.store.increment('');
     b.store.increment('');
@@ -162,11 +152,11 @@ describe('sharing one Redis', () => {
     let release: (() => void) | undefined;
     let stalled: Promise<void> | undefined;
     const logger = quietLogger();
-    const slow = await connectStore('ioredis', redis, { ...options, logger }, async (_, send) => {
+    const slow = await connectStore('ioredis', suite.redis, { ...options, logger }, async (_, send) => {
       if (stalled) await stalled;
       return send();
     });
-    const other = await connectStore('node-redis', redis, options);
+    const other = await connectStore('node-redis', suite.redis, options);
     await Promise.all([slow.store.init(), other.store.init()]);
     slow.store.increment('');
     slow.store.increment('');
@@ -176,7 +166,7 @@ describe('sharing one Redis', () => {
     stalled = new Promise((resolve) => (release = resolve));
     await eventually(() => other.store.count() === 1, 'the stalled instance dropped', 800 + 200 + 3000);
     // Dropped from the set of live instances by whoever ran the script, not only expired.
-    const dropped = async () => (await inspector.zscore(`{${prefix}}:instances`, slow.store.instanceId)) === null;
+    const dropped = async () => (await suite.inspector.zscore(`{${prefix}}:instances`, slow.store.instanceId)) === null;
     const deadline = Date.now() + 3000;
     while (!(await dropped()) && Date.now() < deadline) await sleep(50);
     expect(await dropped()).toBe(true);
@@ -193,7 +183,7 @@ describe('sharing one Redis', () => {
   test('liveness uses Redis TIME, not host clocks: a host clock an hour ahead does not drop a live instance', async () => {
     const prefix = uniquePrefix();
     const options = { prefix, heartbeatMs: 60_000, ttlMs: 180_000 };
-    const a = await connectStore('ioredis', redis, options);
+    const a = await connectStore('ioredis', suite.redis, options);
     a.store.increment('');
     await a.store.init();
     await eventually(() => a.commands.length > 0, 'a to write');
@@ -201,7 +191,7 @@ describe('sharing one Redis', () => {
     const realNow = Date.now;
     const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
     try {
-      const b = await connectStore('ioredis', redis, options);
+      const b = await connectStore('ioredis', suite.redis, options);
       await b.store.init();
       await eventually(() => b.commands.length > 0, 'b to sync');
       await sleep(100);
@@ -209,14 +199,14 @@ describe('sharing one Redis', () => {
     } finally {
       spy.mockRestore();
     }
-    expect(await inspector.zcard(`{${prefix}}:instances`)).toBe(2);
+    expect(await suite.inspector.zcard(`{${prefix}}:instances`)).toBe(2);
   });
 
   test('refresh() re-reads the totals at once, making up for a lost hint without waiting for the heartbeat', async () => {
     const prefix = uniquePrefix();
     const options = { prefix, heartbeatMs: 60_000, ttlMs: 180_000 };
-    const a = await connectStore('ioredis', redis, options);
-    const client = new IORedis(redis.url);
+    const a = await connectStore('ioredis', suite.redis, options);
+    const client = new IORedis(suite.redis.url);
     try {
       // No subscription: every hint is lost, as while a subscriber reconnects.
       const b = new RedisCountStore({ ...options, sendCommand: (...args) => client.call(...(args as [string, ...string[]])) });
@@ -235,9 +225,9 @@ describe('sharing one Redis', () => {
 
   test('when Redis forgets the script (SCRIPT FLUSH), one EVAL loads it again and EVALSHA works after', async () => {
     const prefix = uniquePrefix();
-    const a = await connectStore('node-redis', redis, { prefix, heartbeatMs: 60_000, ttlMs: 180_000 });
+    const a = await connectStore('node-redis', suite.redis, { prefix, heartbeatMs: 60_000, ttlMs: 180_000 });
     await a.store.init();
-    await inspector.script('FLUSH');
+    await suite.inspector.script('FLUSH');
     const before = a.commands.length;
     a.store.increment('');
     await eventually(() => a.commands.slice(before).some(([name]) => name === 'EVAL'), 'an EVAL after NOSCRIPT');
@@ -245,7 +235,7 @@ describe('sharing one Redis', () => {
     a.store.increment('');
     await eventually(() => a.commands.length >= before + 3, 'one more call');
     expect(a.commands.slice(before).map(([name]) => name)).toEqual(['EVALSHA', 'EVAL', 'EVALSHA']);
-    expect(await inspector.hget(`{${prefix}}:instance:${a.store.instanceId}`, '')).toBe('2');
+    expect(await suite.inspector.hget(`{${prefix}}:instance:${a.store.instanceId}`, '')).toBe('2');
     expect(a.store.count()).toBe(2);
   });
 });

@@ -1,21 +1,11 @@
-import IORedis from 'ioredis';
 import { eventually } from './helpers/counter-app.js';
-import { closeAllStores, connectStore, startTestRedis, uniquePrefix } from './helpers/redis-server.js';
-import type { ConnectedStore, TestRedis } from './helpers/redis-server.js';
+import { connectStore, uniquePrefix } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-suite.js';
+import type { ConnectedStore } from './helpers/redis-server.js';
 
 // Many instances, many random joins and leaves: every instance ends at the truth, and so does Redis.
 
-let redis: TestRedis;
-let inspector: IORedis;
-beforeAll(async () => {
-  redis = await startTestRedis();
-  inspector = new IORedis(redis.url);
-});
-afterAll(async () => {
-  inspector?.disconnect();
-  await redis?.close();
-});
-afterEach(closeAllStores);
+const suite = useTestRedis();
 
 const INSTANCES = 24;
 const ROOMS = Array.from({ length: 12 }, (_, i) => `/page-${i}`);
@@ -54,7 +44,7 @@ describe.each([
     const prefix = uniquePrefix();
     const stores: ConnectedStore[] = [];
     for (let i = 0; i < INSTANCES; i++) {
-      stores.push(await connectStore(i % 2 ? 'node-redis' : 'ioredis', redis, { prefix, heartbeatMs: 60_000, ttlMs: 180_000 }));
+      stores.push(await connectStore(i % 2 ? 'node-redis' : 'ioredis', suite.redis, { prefix, heartbeatMs: 60_000, ttlMs: 180_000 }));
     }
     await Promise.all(stores.map(({ store }) => store.init()));
     const next = random(identify ? 7 : 3);
@@ -81,11 +71,11 @@ describe.each([
     const wrong = () =>
       stores.flatMap(({ store }, i) => ROOMS.filter((room, r) => store.count(room) !== expected[r]).map((room) => `#${i} ${room}=${store.count(room)}`));
     await eventually(() => wrong().length === 0, 'every instance at the truth', 15_000).catch(async (error: Error) => {
-      throw new Error(`${error.message}; wrong: ${wrong().slice(0, 5).join(', ')}; expected ${expected.join(',')}; redis ${JSON.stringify(await inspector.hgetall(`{${prefix}}:totals`))}; #wrong ${wrong().length}`);
+      throw new Error(`${error.message}; wrong: ${wrong().slice(0, 5).join(', ')}; expected ${expected.join(',')}; redis ${JSON.stringify(await suite.inspector.hgetall(`{${prefix}}:totals`))}; #wrong ${wrong().length}`);
     });
     expect(stores.map(({ store }) => store.count())).toEqual(stores.map(() => total));
-    const totals = await inspector.hgetall(`{${prefix}}:totals`);
+    const totals = await suite.inspector.hgetall(`{${prefix}}:totals`);
     expect(ROOMS.map((room) => Number(totals[room] ?? 0))).toEqual(expected);
-    expect(Number(await inspector.hget(`{${prefix}}:meta`, 'sum'))).toBe(total);
+    expect(Number(await suite.inspector.hget(`{${prefix}}:meta`, 'sum'))).toBe(total);
   }, 120_000);
 });

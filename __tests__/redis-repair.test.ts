@@ -1,21 +1,11 @@
-import IORedis from 'ioredis';
 import { eventually, quietLogger } from './helpers/counter-app.js';
-import { closeAllStores, connectStore, scriptCalls, startTestRedis, uniquePrefix } from './helpers/redis-server.js';
-import type { ConnectedStore, TestRedis } from './helpers/redis-server.js';
+import { connectStore, scriptCalls, uniquePrefix } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-suite.js';
+import type { ConnectedStore } from './helpers/redis-server.js';
 
 // Whatever Redis loses or garbles, the counts come back by themselves within a bounded time.
 
-let redis: TestRedis;
-let inspector: IORedis;
-beforeAll(async () => {
-  redis = await startTestRedis();
-  inspector = new IORedis(redis.url);
-});
-afterAll(async () => {
-  inspector?.disconnect();
-  await redis?.close();
-});
-afterEach(closeAllStores);
+const suite = useTestRedis();
 
 const heartbeatMs = 200;
 const ttlMs = 800;
@@ -25,8 +15,8 @@ const REPAIR_MS = ttlMs + 4 * heartbeatMs + 3000;
 /** alpha: /p x, y and 2 without a viewer; beta: /p y, z and /q 1 without: /p = 5, /q = 1. */
 async function scene(): Promise<{ prefix: string; a: ConnectedStore; b: ConnectedStore; key: (name: string) => string }> {
   const prefix = uniquePrefix();
-  const a = await connectStore('ioredis', redis, { prefix, instanceId: 'alpha', heartbeatMs, ttlMs });
-  const b = await connectStore('node-redis', redis, { prefix, instanceId: 'beta', heartbeatMs, ttlMs });
+  const a = await connectStore('ioredis', suite.redis, { prefix, instanceId: 'alpha', heartbeatMs, ttlMs });
+  const b = await connectStore('node-redis', suite.redis, { prefix, instanceId: 'beta', heartbeatMs, ttlMs });
   await Promise.all([a.store.init(), b.store.init()]);
   a.store.increment('/p', 'x');
   a.store.increment('/p', 'y');
@@ -48,37 +38,37 @@ async function atTruth(a: ConnectedStore, b: ConnectedStore, what: string, timeo
   const prefix = a.store.prefix;
   const deadline = Date.now() + timeoutMs;
   const redisTruth = async () => {
-    const totals = await inspector.hgetall(`{${prefix}}:totals`);
-    return totals['/p'] === '5' && totals['/q'] === '1' && (await inspector.hget(`{${prefix}}:meta`, 'sum')) === '6';
+    const totals = await suite.inspector.hgetall(`{${prefix}}:totals`);
+    return totals['/p'] === '5' && totals['/q'] === '1' && (await suite.inspector.hget(`{${prefix}}:meta`, 'sum')) === '6';
   };
   while (!(await redisTruth())) {
-    if (Date.now() > deadline) throw new Error(`${what}: Redis's totals are ${JSON.stringify(await inspector.hgetall(`{${prefix}}:totals`))}`);
+    if (Date.now() > deadline) throw new Error(`${what}: Redis's totals are ${JSON.stringify(await suite.inspector.hgetall(`{${prefix}}:totals`))}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
 type Key = (name: string) => string;
-const members = async (key: string) => (await inspector.smembers(key)).sort().join(' ');
+const members = async (key: string) => (await suite.inspector.smembers(key)).sort().join(' ');
 
 test.each<[string, (key: Key) => Promise<unknown>, (key: Key) => Promise<boolean>]>([
-  ["an instance's viewer set deleted (eviction)", (key) => inspector.del(key('viewers:alpha')), async (key) => (await members(key('viewers:alpha'))) === '1:x/p 1:y/p'],
-  ["an instance's viewer set given a stranger", (key) => inspector.sadd(key('viewers:beta'), '1:w/p'), async (key) => (await members(key('viewers:beta'))) === '1:y/p 1:z/p'],
-  ["an instance's counts deleted", (key) => inspector.del(key('instance:alpha')), async (key) => (await inspector.hget(key('instance:alpha'), '/p')) === '2'],
-  ["a room's record deleted", (key) => inspector.del(key('room:/p')), async (key) => (await inspector.hget(key('room:/p'), 'ry')) === '2'],
-  ["a viewer's holder count corrupted", (key) => inspector.hset(key('room:/p'), 'ry', '7'), async (key) => (await inspector.hget(key('room:/p'), 'ry')) === '2'],
+  ["an instance's viewer set deleted (eviction)", (key) => suite.inspector.del(key('viewers:alpha')), async (key) => (await members(key('viewers:alpha'))) === '1:x/p 1:y/p'],
+  ["an instance's viewer set given a stranger", (key) => suite.inspector.sadd(key('viewers:beta'), '1:w/p'), async (key) => (await members(key('viewers:beta'))) === '1:y/p 1:z/p'],
+  ["an instance's counts deleted", (key) => suite.inspector.del(key('instance:alpha')), async (key) => (await suite.inspector.hget(key('instance:alpha'), '/p')) === '2'],
+  ["a room's record deleted", (key) => suite.inspector.del(key('room:/p')), async (key) => (await suite.inspector.hget(key('room:/p'), 'ry')) === '2'],
+  ["a viewer's holder count corrupted", (key) => suite.inspector.hset(key('room:/p'), 'ry', '7'), async (key) => (await suite.inspector.hget(key('room:/p'), 'ry')) === '2'],
   [
     'a dead holder planted in a room',
-    (key) => inspector.hset(key('room:/p'), 'h5:ghostv', '1', 'rv', '1', 'aghost', '4'),
-    async (key) => (await inspector.hmget(key('room:/p'), 'h5:ghostv', 'rv', 'aghost')).every((value) => value === null),
+    (key) => suite.inspector.hset(key('room:/p'), 'h5:ghostv', '1', 'rv', '1', 'aghost', '4'),
+    async (key) => (await suite.inspector.hmget(key('room:/p'), 'h5:ghostv', 'rv', 'aghost')).every((value) => value === null),
   ],
-  ['a room total corrupted', (key) => inspector.hset(key('totals'), '/p', '999'), async () => true],
-  ['the totals and the sum deleted', (key) => inspector.del(key('totals'), key('meta')), async () => true],
-  ['the sum corrupted', (key) => inspector.hset(key('meta'), 'sum', '-40'), async () => true],
-  ['the set of live instances deleted', (key) => inspector.del(key('instances')), async (key) => (await inspector.zcard(key('instances'))) === 2],
+  ['a room total corrupted', (key) => suite.inspector.hset(key('totals'), '/p', '999'), async () => true],
+  ['the totals and the sum deleted', (key) => suite.inspector.del(key('totals'), key('meta')), async () => true],
+  ['the sum corrupted', (key) => suite.inspector.hset(key('meta'), 'sum', '-40'), async () => true],
+  ['the set of live instances deleted', (key) => suite.inspector.del(key('instances')), async (key) => (await suite.inspector.zcard(key('instances'))) === 2],
   [
     'every key deleted (a failover to an empty replica)',
-    async (key) => inspector.del(...(await inspector.keys(key('*')))),
-    async (key) => (await members(key('viewers:alpha'))) === '1:x/p 1:y/p' && (await inspector.hget(key('room:/p'), 'ry')) === '2',
+    async (key) => suite.inspector.del(...(await suite.inspector.keys(key('*')))),
+    async (key) => (await members(key('viewers:alpha'))) === '1:x/p 1:y/p' && (await suite.inspector.hget(key('room:/p'), 'ry')) === '2',
   ],
 ])("%s: the record, the counts and Redis's totals repair themselves within ttlMs plus three heartbeats", async (_, corrupt, repaired) => {
   const { a, b, key } = await scene();
@@ -103,11 +93,11 @@ test('while a call is unanswered (a hung connection), no further call is sent; t
   let hang: Promise<void> | undefined;
   let release: (() => void) | undefined;
   const logger = quietLogger();
-  const a = await connectStore('ioredis', redis, { prefix, heartbeatMs: 100, ttlMs: 400, logger }, async (_, send) => {
+  const a = await connectStore('ioredis', suite.redis, { prefix, heartbeatMs: 100, ttlMs: 400, logger }, async (_, send) => {
     if (hang) await hang;
     return send();
   });
-  const b = await connectStore('ioredis', redis, { prefix, heartbeatMs: 100, ttlMs: 400 });
+  const b = await connectStore('ioredis', suite.redis, { prefix, heartbeatMs: 100, ttlMs: 400 });
   await Promise.all([a.store.init(), b.store.init()]);
   hang = new Promise((resolve) => (release = resolve));
   const before = scriptCalls(a.commands);
@@ -126,7 +116,7 @@ test('two processes given the same instanceId are told (a nonce per process), wi
   const prefix = uniquePrefix();
   const loggers = [quietLogger(), quietLogger()];
   const [a, b] = await Promise.all(
-    loggers.map((logger) => connectStore('ioredis', redis, { prefix, instanceId: 'same', heartbeatMs: 100, ttlMs: 400, logger })),
+    loggers.map((logger) => connectStore('ioredis', suite.redis, { prefix, instanceId: 'same', heartbeatMs: 100, ttlMs: 400, logger })),
   );
   await Promise.all([a.store.init(), b.store.init()]);
   a.store.increment('/p');
