@@ -6,10 +6,10 @@ export const BROWSER_COOKIE = 'user_counter_browser';
 const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const COOKIE_PATTERN = new RegExp(`(?:^|;\\s*)${BROWSER_COOKIE}=([^;]*)`);
 
-/** A stream as the per-browser cap sees it. */
+/** A stream as the per-browser cap sees it (a `MultipartWriter`). */
 export interface BrowserStream {
-  /** End the stream with a frame that says it has ended. */
-  endAsReplaced(): void;
+  /** End the stream from the server, with a frame that says it has ended. */
+  endFromServer(): unknown;
 }
 
 /** Which browser a stream request comes from, and the cookie to set when it had none. */
@@ -54,7 +54,7 @@ export class BrowserStreams {
     streams.push(stream);
     // Taken out first: ending one calls `remove` for it.
     const replaced = streams.length > this.max ? streams.splice(0, streams.length - this.max) : [];
-    for (const old of replaced) old.endAsReplaced();
+    for (const old of replaced) void old.endFromServer();
   }
 
   /** `stream` of the browser `id` ended (for any reason). */

@@ -23,7 +23,6 @@ import { StreamTargets } from './stream-target.js';
 import { shedRequestState } from './request-footprint.js';
 import { framingFor } from './stream-framing.js';
 import { BrowserStreams } from './browser-streams.js';
-import type { BrowserStream } from './browser-streams.js';
 import { ProxyWarning, clientAddress } from './client-address.js';
 import { hasRequestQueuedBehind, markStreaming, watchPipelining } from './pipelined-requests.js';
 
@@ -193,9 +192,8 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
 
     let joined: { room: Room; channel: Channel } | undefined;
     const browser = browsers.tag(req);
-    let inBrowser: BrowserStream | undefined;
     const writer = new MultipartWriter(res, writerSettings, () => {
-      if (browser && inBrowser) browsers.remove(browser.id, inBrowser);
+      if (browser) browsers.remove(browser.id, writer);
       if (!joined) return;
       stats.closed(writer);
       writers.delete(writer);
@@ -223,10 +221,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       : undefined;
     writer.start(broadcaster.firstFrame(store.count(name)), lastFrame);
     broadcaster.subscribe(writer);
-    if (browser) {
-      inBrowser = { endAsReplaced: () => void writer.endFromServer() };
-      browsers.add(browser.id, inBrowser);
-    }
+    if (browser) browsers.add(browser.id, writer);
     shedRequestState(req, res);
     events.emit('connect', countsIn(name));
   };
