@@ -8,8 +8,6 @@ import type { FrameShelf } from './frame-cache.js';
  * (2 s), so that a stream whose drawing hangs still gets its close-delimiter in time.
  */
 export const ENDED_FRAME_TIMEOUT_MS = 1000;
-/** Counts whose ended frame is kept: streams end at the few counts shown at the time. */
-const CACHED_ENDED_FRAMES = 4;
 
 export interface EndedFrameSettings {
   readonly renderer: FrameRenderer;
@@ -18,15 +16,16 @@ export interface EndedFrameSettings {
   readonly report: (error: Error) => void;
   readonly timeoutMs?: number;
   /** Where drawn ended frames are kept (shared by the rooms when the drawing is). */
-  readonly frames?: FrameShelf;
+  readonly frames: FrameShelf;
 }
 
 /**
  * The last frames of streams the server ends (`RenderContext.ended`): one drawing per count
- * however many streams end at once (`close()` ends them all), the latest few kept.
+ * however many streams end at once (`close()` ends them all), kept in the counter's frame cache.
  */
 export class EndedFrames {
-  private readonly frames = new Map<number, Promise<Frame | undefined>>();
+  /** Drawings under way. */
+  private readonly drawing = new Map<number, Promise<Frame | undefined>>();
 
   constructor(private readonly settings: EndedFrameSettings) {}
 
@@ -35,13 +34,12 @@ export class EndedFrames {
    * longer than the timeout (both reported): the stream then ends with its latest frame.
    */
   frameFor(count: number): Promise<Frame | undefined> {
-    const kept = this.settings.frames?.get(count, true);
+    const kept = this.settings.frames.get(count, true);
     if (kept) return Promise.resolve(kept);
-    let frame = this.frames.get(count);
+    let frame = this.drawing.get(count);
     if (!frame) {
-      frame = this.draw(count);
-      this.frames.set(count, frame);
-      if (this.frames.size > CACHED_ENDED_FRAMES) this.frames.delete(this.frames.keys().next().value as number);
+      frame = this.draw(count).finally(() => this.drawing.delete(count));
+      this.drawing.set(count, frame);
     }
     return frame;
   }
@@ -54,11 +52,10 @@ export class EndedFrames {
     });
     try {
       const frame = format.frame(count, await Promise.race([renderer.render(count, true), late]));
-      this.settings.frames?.keep(count, frame, true);
+      this.settings.frames.keep(count, frame, true);
       return frame;
     } catch (error) {
       // Not kept: the next stream to end at this count tries again.
-      this.frames.delete(count);
       report(toError(error));
       return undefined;
     } finally {
