@@ -38,15 +38,18 @@ const TOO_MANY_ROOMS = 'Too many pages counted for your address right now. Close
  */
 export class ConnectionLimits {
   private readonly perAddress = new Map<string, Holding>();
-  private readonly byConnection = new WeakMap<HeldConnection, { address: string; room: string }>();
+  private readonly byConnection = new WeakMap<HeldConnection, { group: string; room: string }>();
   private total = 0;
 
   constructor(private readonly settings: LimitSettings) {}
 
   /** Take a place for `address` in `room`, or say why not. Every admitted stream must be `release`d once. */
   admit(address: string, room = this.settings.defaultRoom): Refusal | undefined {
+    return this.admitGroup(addressGroup(address, this.settings.ipv6PrefixLength), room);
+  }
+
+  private admitGroup(address: string, room: string): Refusal | undefined {
     const { maxConnections, maxConnectionsPerIp, maxRoomsPerIp, defaultRoom } = this.settings;
-    address = addressGroup(address, this.settings.ipv6PrefixLength);
     if (this.total >= maxConnections) {
       return { status: 503, reason: 'Too many viewers right now: the counter is at its limit. Try again shortly.', cap: 'maxConnections' };
     }
@@ -67,11 +70,13 @@ export class ConnectionLimits {
    * Take a place for a stream on `connection`, held until the connection closes: a stream that
    * has ended still holds its socket until then (every end closes it within a bound).
    */
-  admitConnection(address: string, connection: HeldConnection, room?: string): Refusal | undefined {
+  admitConnection(address: string, connection: HeldConnection, room = this.settings.defaultRoom): Refusal | undefined {
     if (this.byConnection.has(connection)) return undefined;
-    const refusal = this.admit(address, room);
+    // The group is worked out once, and kept for the release.
+    const group = addressGroup(address, this.settings.ipv6PrefixLength);
+    const refusal = this.admitGroup(group, room);
     if (refusal) return refusal;
-    this.byConnection.set(connection, { address, room: room ?? this.settings.defaultRoom });
+    this.byConnection.set(connection, { group, room });
     connection.once('close', () => this.releaseConnection(connection));
     return undefined;
   }
@@ -81,11 +86,14 @@ export class ConnectionLimits {
     const place = this.byConnection.get(connection);
     if (place === undefined) return;
     this.byConnection.delete(connection);
-    this.release(place.address, place.room);
+    this.releaseGroup(place.group, place.room);
   }
 
   release(address: string, room = this.settings.defaultRoom): void {
-    address = addressGroup(address, this.settings.ipv6PrefixLength);
+    this.releaseGroup(addressGroup(address, this.settings.ipv6PrefixLength), room);
+  }
+
+  private releaseGroup(address: string, room: string): void {
     const held = this.perAddress.get(address);
     const inRoom = held?.rooms.get(room) ?? 0;
     if (!held || inRoom === 0) return;
