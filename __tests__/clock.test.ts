@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { FakeResponse } from './helpers/fake-response.js';
 import type { ServerResponse } from 'node:http';
 import { FrameBroadcaster } from '../lib/frame-broadcaster.js';
 import type { Frame } from '../lib/multipart-format.js';
@@ -14,25 +14,6 @@ import { FrameCache } from '../lib/frame-cache.js';
 
 const A_PNG = new PalettePngEncoder(2, 2, new Uint8Array([0, 0, 0, 0])).encodeSync(new Uint8Array(4));
 const HOUR = 3_600_000;
-
-class FakeResponse extends EventEmitter {
-  readonly chunks: Buffer[] = [];
-  destroyed = false;
-  writableEnded = false;
-  writableLength = 0;
-  socket = null;
-  write(chunk: Buffer): boolean {
-    this.chunks.push(Buffer.from(chunk));
-    return true;
-  }
-  end(chunk: Buffer): void {
-    this.chunks.push(Buffer.from(chunk));
-    this.writableEnded = true;
-  }
-  destroy(): void {
-    this.destroyed = true;
-  }
-}
 
 const format = new MultipartFormat();
 const tickers: StreamTicker[] = [];

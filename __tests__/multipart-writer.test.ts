@@ -1,6 +1,6 @@
+import { FakeResponse } from './helpers/fake-response.js';
 import { monotonicNow } from '../lib/clock.js';
 import { WITH_HEARTBEATS, WITHOUT_HEARTBEATS } from '../lib/stream-framing.js';
-import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { parseMultipart } from '@remix-run/multipart-parser';
 import { MultipartFormat } from '../lib/multipart-format.js';
@@ -9,26 +9,6 @@ import { PalettePngEncoder } from '../lib/png-encoder.js';
 
 // The writer against a response whose socket fills up on demand: what it writes must always
 // read back as whole PNG parts, whatever the order of heartbeats, blocking and new frames.
-
-class FakeResponse extends EventEmitter {
-  readonly chunks: Buffer[] = [];
-  full = false;
-  destroyed = false;
-  writableEnded = false;
-  writableLength = 0;
-  socket = null;
-  write(chunk: Buffer): boolean {
-    this.chunks.push(Buffer.from(chunk));
-    return !this.full;
-  }
-  end(chunk: Buffer): void {
-    this.chunks.push(Buffer.from(chunk));
-    this.writableEnded = true;
-  }
-  destroy(): void {
-    this.destroyed = true;
-  }
-}
 
 function settings(format: MultipartFormat) {
   return { format, keepAliveMs: 3000, heartbeatMs: 300, tickMs: 300, stallTimeoutMs: 60_000, maxStreamMs: 0, stats: { framesSent: 0, framesDropped: 0 } };
