@@ -13,8 +13,8 @@ import {
   servePage,
   sleep,
   summarize,
-} from '../__tests__/helpers/browser.js';
-import type { Engine, EngineBrowser, Opener } from '../__tests__/helpers/browser.js';
+} from '../support/browsers/index.js';
+import type { Engine, EngineBrowser, Opener } from '../support/browsers/index.js';
 
 /**
  * The browser mode of the benchmark (`npm run bench:browser`): what a person waits for,

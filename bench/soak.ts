@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { userCounterMiddleware } from '../lib/index.js';
-import type { Sample, ViewerPage } from '../__tests__/helpers/browser.js';
+import type { Sample, ViewerPage } from '../support/browsers/index.js';
 
 /**
  * The soak (`npm run soak -- --minutes 60`): one Chromium page stays on the stream for
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   const everyMs = option('every-ms', 3000);
   const maxOthers = option('max-others', 4);
   const sampleMs = option('sample-ms', 50);
-  const helpers = await import('../__tests__/helpers/browser.js');
+  const helpers = await import('../support/browsers/index.js');
   const { describeSample, launchChromium, openAndWatch, samplePng, screenShows, showsText, sleep, summarize, ViewerPage: Viewer } = helpers;
 
   const server = await ServerProcess.start();

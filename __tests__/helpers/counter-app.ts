@@ -5,6 +5,9 @@ import type { Express } from 'express';
 import { userCounterMiddleware } from '../../lib/index.js';
 import type { Options, UserCounter, UserCounterRouter } from '../../lib/index.js';
 
+// Tests import `eventually` from here as well as from ./time.js.
+export { eventually } from './time.js';
+
 /** A listening Express app with the counter mounted, on 127.0.0.1 and a free port. */
 export interface CounterApp {
   readonly app: Express;
@@ -61,13 +64,4 @@ export async function closeAllApps(): Promise<void> {
 /** A logger that keeps what it is given, for tests that check warnings. */
 export function quietLogger(): { warn: jest.Mock; error: jest.Mock } {
   return { warn: jest.fn(), error: jest.fn() };
-}
-
-/** Resolve once `check()` is true, polling; reject after `timeoutMs` with `what`. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

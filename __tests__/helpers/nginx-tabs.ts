@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
-import { decodePng, expectedFrame } from './png.js';
-import type { DecodedPng } from './png.js';
+import { decodePng, expectedFrame } from '../../support/png.js';
+import type { DecodedPng } from '../../support/png.js';
 
 // Tabs of one browser profile in front of the nginx recipes. On purpose this needs only
 // playwright-core and png.ts, not the shared browser helpers (which change under other work):

@@ -1,0 +1,104 @@
+// Many tabs over HTTP/1.1 (README, Browsers, Many tabs): a browser keeps six connections to a
+// host and each tab's image holds one, so the counter keeps at most maxStreamsPerBrowser (4)
+// streams per browser and ends the oldest with a dimmed frame. Ten tabs of one profile must
+// all load, in Chromium and in Firefox.
+import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { closeAllViewers, screenShows, screenShowsEnded, servePage, useBrowser } from '../helpers/browser.js';
+import type { Sample, Viewer } from '../helpers/browser.js';
+
+const TABS = 10;
+const LIVE = 4;
+
+afterEach(async () => {
+  await closeAllViewers();
+  await closeAllApps();
+});
+
+/** The count whose ended frame is on screen, if one is. */
+function endedCountShown(sample: Sample): number | undefined {
+  for (let count = 1; count <= LIVE + 1; count++) if (screenShowsEnded(sample, count)) return count;
+  return undefined;
+}
+
+/** Sample `tab` until `check` holds, for up to `timeoutMs`; the error names what was seen. */
+async function waitForScreen(tab: Viewer, check: (sample: Sample) => boolean, what: string, timeoutMs = 15_000): Promise<Sample> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'nothing (no sample could be taken)';
+  for (;;) {
+    try {
+      const sample = await tab.sample();
+      if (check(sample)) return sample;
+      last = `naturalWidth=${sample.naturalWidth}`;
+    } catch (error) {
+      last = `an error: ${(error as Error).message}`;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last saw ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The tab's page has loaded: its `<img>` is laid out (a sample can be taken), whatever the image shows. */
+async function loaded(tab: Viewer, what: string): Promise<Sample> {
+  return waitForScreen(tab, () => true, what);
+}
+
+describe('chromium, straight to the app over HTTP/1.1', () => {
+  const launched = useBrowser('chromium');
+
+  test(`${TABS} tabs of one profile opened one after another all load; the ${LIVE} newest are live, the others dimmed, and the server counts ${LIVE}`, async () => {
+    const { url, counter } = await startCounterApp(undefined, { after: servePage });
+    const profile = await launched.browser.newProfile();
+    const tabs: Viewer[] = [];
+    const loadMs: number[] = [];
+    for (let n = 1; n <= TABS; n++) {
+      const tab = await profile.open(`${url}/`);
+      tabs.push(tab);
+      // The tab's page loaded and its image is live: it shows the frame for the browser's live streams.
+      await waitForScreen(tab, (sample) => screenShows(sample, Math.min(n, LIVE)), `tab ${n} to load and show ${Math.min(n, LIVE)}`);
+      loadMs.push(Date.now() - tab.navigatedAt);
+    }
+    await eventually(() => counter.count === LIVE, `the server to count ${LIVE}, it counts ${counter.count}`, 10_000);
+    const ended: (number | undefined)[] = [];
+    for (const tab of tabs.slice(0, TABS - LIVE)) {
+      const sample = await waitForScreen(tab, (s) => endedCountShown(s) !== undefined, 'an older tab to show the dimmed frame');
+      ended.push(endedCountShown(sample));
+    }
+    for (const tab of tabs.slice(TABS - LIVE)) await waitForScreen(tab, (sample) => screenShows(sample, LIVE), `a newest tab to show ${LIVE}`);
+    console.log(`[chromium] ${TABS} tabs: each loaded and showed its count in ${loadMs.join(', ')} ms; the older tabs show the dimmed frame of ${ended.join(', ')}`);
+    expect(counter.count).toBe(LIVE);
+
+    // An eleventh page still loads, and a dimmed tab reloaded is live again.
+    const eleventh = await profile.open(`${url}/`);
+    await waitForScreen(eleventh, (sample) => screenShows(sample, LIVE), `an eleventh tab to load and show ${LIVE}`);
+    await tabs[0].reload();
+    await waitForScreen(tabs[0], (sample) => screenShows(sample, LIVE), `the reloaded first tab to be live, showing ${LIVE}`);
+    expect(counter.count).toBe(LIVE);
+  }, 180_000);
+});
+
+describe('firefox, straight to the app over HTTP/1.1', () => {
+  const launched = useBrowser('firefox');
+
+  // Firefox 153 lets a new tab of a profile share the image another tab is still loading (no
+  // request of its own; see browser-engines.test.ts): the tabs then hold one connection between
+  // them, and count once. Whatever it shares, every page must load and the count stays within the cap.
+  test(`${TABS} tabs of one profile opened one after another all load, and an eleventh; the server counts at most ${LIVE}`, async () => {
+    let imageRequests = 0;
+    const { url, counter } = await startCounterApp(undefined, {
+      before: (app) => app.use((req, _res, next) => ((imageRequests += req.path === '/online.png' ? 1 : 0), next())),
+      after: servePage,
+    });
+    const profile = await launched.browser.newProfile();
+    const first = await profile.open(`${url}/`);
+    await waitForScreen(first, (sample) => screenShows(sample, 1), 'the first tab to show 1');
+    const loadMs: number[] = [];
+    for (let n = 2; n <= TABS + 1; n++) {
+      const tab = await profile.open(`${url}/`);
+      await loaded(tab, `tab ${n} to load`);
+      loadMs.push(Date.now() - tab.navigatedAt);
+    }
+    console.log(`[firefox] ${TABS + 1} tabs loaded in ${loadMs.join(', ')} ms; ${imageRequests} image requests; the server counts ${counter.count}`);
+    expect(counter.count).toBeGreaterThanOrEqual(1);
+    expect(counter.count).toBeLessThanOrEqual(LIVE);
+  }, 180_000);
+});

@@ -1,0 +1,102 @@
+import { FakeResponse } from '../helpers/fake-response.js';
+import { monotonicNow } from '../../lib/clock.js';
+import { WITH_HEARTBEATS, WITHOUT_HEARTBEATS } from '../../lib/stream-framing.js';
+import type { ServerResponse } from 'node:http';
+import { parseMultipart } from '@remix-run/multipart-parser';
+import { MultipartFormat } from '../../lib/multipart-format.js';
+import { MultipartWriter } from '../../lib/multipart-writer.js';
+import { PalettePngEncoder } from '../../lib/png-encoder.js';
+
+// The writer against a response whose socket fills up on demand: what it writes must always
+// read back as whole PNG parts, whatever the order of heartbeats, blocking and new frames.
+
+function settings(format: MultipartFormat) {
+  return { format, keepAliveMs: 3000, heartbeatMs: 300, tickMs: 300, stallTimeoutMs: 60_000, maxStreamMs: 0, stats: { framesSent: 0, framesDropped: 0 } };
+}
+
+function pngOfWidth(width: number): Buffer {
+  return new PalettePngEncoder(width, 2, new Uint8Array([0, 0, 0, 0, 0, 100, 0, 255])).encodeSync(new Uint8Array(width * 2).fill(1));
+}
+
+test('heartbeat bytes of one PNG size, then blocked, then a frame of another size: the first part is completed, the new one starts whole', () => {
+  const format = new MultipartFormat();
+  const response = new FakeResponse();
+  const stats = { framesSent: 0, framesDropped: 0 };
+  const writer = new MultipartWriter(response as unknown as ServerResponse, {
+    format, keepAliveMs: 0, heartbeatMs: 10, tickMs: 10, stallTimeoutMs: 60_000, maxStreamMs: 0, stats,
+  }, () => undefined, WITH_HEARTBEATS);
+  const narrow = format.frame(1, pngOfWidth(50));
+  const wide = format.frame(2, pngOfWidth(60));
+  writer.start(narrow);
+  const start = monotonicNow();
+  for (let t = 1; t <= 20; t++) writer.tick(start + t * 1000, true);
+  // The next heartbeat byte fills the socket; the wide frame arrives while it is full.
+  response.full = true;
+  writer.tick(start + 30_000, true);
+  writer.send(wide);
+  response.full = false;
+  writer.drained();
+  writer.end();
+
+  const body = Buffer.concat(response.chunks);
+  // 21 bytes of the narrow PNG went ahead (its width among them), one at a time.
+  expect(response.chunks.filter((chunk) => chunk.length === 1)).toHaveLength(21);
+  const parts = [...parseMultipart(body, { boundary: format.boundary })].map((part) => Buffer.from(part.bytes));
+  expect(parts.map((part) => part.readUInt32BE(16))).toEqual([50, 50, 60, 60]);
+  expect(parts).toEqual([narrow.png, narrow.png, wide.png, wide.png]);
+  expect(stats).toEqual({ framesSent: 2, framesDropped: 0 });
+});
+
+test('told to hold heartbeats back (a busy server), a writer sends no heartbeat byte but still re-sends its frame when the keep-alive is due', () => {
+  const format = new MultipartFormat();
+  const frame = format.frame(1, pngOfWidth(50));
+  const started = () => {
+    const response = new FakeResponse();
+    const writer = new MultipartWriter(response as unknown as ServerResponse, {
+      format, keepAliveMs: 3000, heartbeatMs: 300, tickMs: 300, stallTimeoutMs: 60_000, maxStreamMs: 0, stats: { framesSent: 0, framesDropped: 0 },
+    }, () => undefined, WITH_HEARTBEATS);
+    writer.start(frame);
+    return { response, writer };
+  };
+  const start = monotonicNow();
+
+  const busy = started();
+  expect(busy.writer.tick(start + 1000, true, false)).toBe(false);
+  expect(busy.response.chunks).toHaveLength(1);
+  expect(busy.writer.tick(start + 3000, true, false)).toBe(true);
+  expect(busy.response.chunks.slice(1)).toEqual([frame.wire]);
+
+  const idle = started();
+  expect(idle.writer.tick(start + 1000, true, true)).toBe(true);
+  expect(idle.response.chunks.slice(1)).toEqual([frame.png.subarray(0, 1)]);
+});
+
+test('without heartbeats (WebKit, Chromium, an unknown client) a writer sends nothing between frames but the keep-alive re-send', () => {
+  const format = new MultipartFormat();
+  const frame = format.frame(1, pngOfWidth(50));
+  const response = new FakeResponse();
+  const writer = new MultipartWriter(response as unknown as ServerResponse, settings(format), () => undefined, WITHOUT_HEARTBEATS);
+  writer.start(frame);
+  const start = monotonicNow();
+  for (let t = 300; t < 3000; t += 300) expect(writer.tick(start + t, true, true)).toBe(false);
+  expect(response.chunks).toEqual([Buffer.concat([format.preamble, frame.wire])]);
+  expect(writer.tick(start + 3000, true, true)).toBe(true);
+  expect(response.chunks.slice(1)).toEqual([frame.wire]);
+});
+
+test('end(last) completes the open part with `last` whole, after heartbeat bytes of the frame before it, then closes', () => {
+  const format = new MultipartFormat();
+  const live = format.frame(4, pngOfWidth(50));
+  const ended = format.frame(4, new PalettePngEncoder(50, 2, new Uint8Array([0, 0, 0, 0, 0, 100, 0, 255])).encodeSync(new Uint8Array(100).fill(0)));
+  const response = new FakeResponse();
+  const writer = new MultipartWriter(response as unknown as ServerResponse, settings(format), () => undefined, WITH_HEARTBEATS);
+  writer.start(live);
+  const start = monotonicNow();
+  for (let t = 1; t <= 5; t++) writer.tick(start + t * 300, true, true);
+  writer.end(ended);
+  const body = Buffer.concat(response.chunks);
+  expect(body.subarray(-format.closeDelimiter.length).equals(format.closeDelimiter)).toBe(true);
+  const parts = [...parseMultipart(body, { boundary: format.boundary })].map((part) => Buffer.from(part.bytes));
+  expect(parts).toEqual([live.png, ended.png]);
+  expect(writer.ended).toBe(true);
+});
