@@ -1,12 +1,14 @@
 import cluster from 'node:cluster';
 import type { Request } from 'express';
-import { describeValue as describe, failOptions as fail } from './errors.js';
 import { MemoryCountStore } from './memory-count-store.js';
-import { BUNDLED_FONT_FAMILY, countFormatter } from './frame-renderer.js';
+import { countFormatter } from './count-format.js';
+import { BUNDLED_FONT_FAMILY } from './frame-renderer.js';
 import type { ImageSettings } from './frame-renderer.js';
 import { resolveShields } from './shields-endpoint.js';
 import type { ShieldsBadge } from './shields-endpoint.js';
-import type { CountStore, Logger, NodeCanvasModule, Options, RenderFunction } from './types.js';
+import type { CountStore, Logger, NodeCanvasModule, Options, RenderFunction } from './types/index.js';
+import { checkKnownNames, checkLogger, describe, fail, failInvalid, givenOptions, wholeNumber } from './validation.js';
+import { checkDisabledWarnings, Warnings } from './warnings.js';
 
 /** The options, checked and with every default filled in. */
 export interface Configuration {
@@ -46,6 +48,8 @@ export interface Configuration {
   readonly identify: ((req: Request) => string | undefined) | undefined;
   readonly staticFallback: boolean | ((req: Request) => boolean);
   readonly logger: Logger;
+  /** Writes this counter's warnings, each once, except those `disableWarnings` turns off. */
+  readonly warnings: Warnings;
 }
 
 const DEFAULTS = {
@@ -83,7 +87,7 @@ export const THEMES = {
 const OPTION_NAMES: readonly (keyof Options)[] = [
   'path', 'store', 'keepAliveMs', 'heartbeatMs', 'stallTimeoutMs', 'width', 'height', 'text', 'font',
   'color', 'background', 'theme', 'pixelRatio', 'locale', 'render', 'canvas', 'allowDirect', 'allowedOrigins',
-  'maxConnections', 'maxConnectionsPerIp', 'ipv6PrefixLength', 'maxStreamsPerBrowser', 'maxStreamMs', 'endedFrame', 'shields', 'room', 'maxRooms', 'maxRoomsPerIp', 'identify', 'staticFallback', 'logger',
+  'maxConnections', 'maxConnectionsPerIp', 'ipv6PrefixLength', 'maxStreamsPerBrowser', 'maxStreamMs', 'endedFrame', 'shields', 'room', 'maxRooms', 'maxRoomsPerIp', 'identify', 'staticFallback', 'logger', 'disableWarnings',
 ];
 const DRAWING_OPTIONS: readonly (keyof Options)[] = ['width', 'height', 'text', 'font', 'color', 'background', 'theme', 'canvas'];
 const MAX_IMAGE_SIDE = 4096;
@@ -93,41 +97,34 @@ export const MAX_PIXEL_RATIO = 3;
 /** Check the options and fill in the defaults; throws an `OptionsError` saying what to write instead. */
 export function resolveOptions(options: Options = {}): Configuration {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    fail(`The options must be an object, for example userCounterMiddleware({ path: '/online.png' }).`);
+    failInvalid(false, `The options must be an object, for example userCounterMiddleware({ path: '/online.png' }).`);
   }
-  for (const name of Object.keys(options)) {
-    if (!(OPTION_NAMES as string[]).includes(name)) {
-      const near = closest(name, OPTION_NAMES);
-      fail(`Unknown option \`${name}\`.${near ? ` Did you mean \`${near}\`?` : ''} Known options: ${OPTION_NAMES.join(', ')}.`);
-    }
-  }
+  checkKnownNames(Object.keys(options), OPTION_NAMES);
   // `undefined` means "not given"; `null` is a mistake, caught by the checks below.
-  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Options;
+  const given = givenOptions(options);
   const logger = given.logger === undefined ? console : given.logger;
-  if (typeof logger?.warn !== 'function' || typeof logger.error !== 'function') {
-    fail('`logger` must have `warn(message)` and `error(message)` methods, for example `console`.');
-  }
+  checkLogger(logger);
 
   const path = given.path ?? DEFAULTS.path;
   if (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path) || path.endsWith('/')) {
-    fail(`\`path\` must be a path such as '/online.png' (starting with '/', no query, no spaces); got ${describe(path)}.`);
+    failInvalid(typeof path === 'string', `\`path\` must be a path such as '/online.png' (starting with '/', no query, no spaces); got ${describe(path)}.`);
   }
   const jsonPath = path.endsWith('.png') ? `${path.slice(0, -'.png'.length)}.json` : `${path}.json`;
 
   if (given.render !== undefined && typeof given.render !== 'function') {
-    fail('`render` must be a function `(count) => pngBuffer` (or a Promise of one).');
+    failInvalid(false, '`render` must be a function `(count) => pngBuffer` (or a Promise of one).');
   }
   if (given.canvas !== undefined) {
     const canvas = given.canvas as Partial<NodeCanvasModule>;
     if (typeof canvas?.createCanvas !== 'function' || typeof canvas.registerFont !== 'function') {
-      fail("`canvas` must be node-canvas itself: `canvas: require('canvas')` (or `import * as canvas from 'canvas'`).");
+      failInvalid(false, "`canvas` must be node-canvas itself: `canvas: require('canvas')` (or `import * as canvas from 'canvas'`).");
     }
   }
   if (given.text !== undefined && typeof given.text !== 'function') {
-    fail('`text` must be a function of the count, for example `(count) => `${count} online`` or `(count, { room, formattedCount }) => ...`.');
+    failInvalid(false, '`text` must be a function of the count, for example `(count) => `${count} online`` or `(count, { room, formattedCount }) => ...`.');
   }
   if (given.theme !== undefined && !Object.hasOwn(THEMES, given.theme)) {
-    fail(`\`theme\` must be ${Object.keys(THEMES).map((name) => `'${name}'`).join(' or ')}; got ${describe(given.theme)}.`);
+    failInvalid(typeof given.theme === 'string', `\`theme\` must be ${Object.keys(THEMES).map((name) => `'${name}'`).join(' or ')}; got ${describe(given.theme)}.`);
   }
   let formatCount: (count: number) => string = String;
   if (given.locale !== undefined) {
@@ -135,32 +132,32 @@ export function resolveOptions(options: Options = {}): Configuration {
       if (typeof given.locale !== 'string' && !Array.isArray(given.locale)) throw new TypeError('not a string');
       formatCount = countFormatter(given.locale);
     } catch {
-      fail(`\`locale\` must be a BCP 47 language tag such as 'en-US' or 'de' (or an array of them); got ${describe(given.locale)}.`);
+      failInvalid(typeof given.locale === 'string' || Array.isArray(given.locale), `\`locale\` must be a BCP 47 language tag such as 'en-US' or 'de' (or an array of them); got ${describe(given.locale)}.`);
     }
   }
   for (const name of ['font', 'color', 'background'] as const) {
     const value = given[name];
     if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
-      fail(`\`${name}\` must be a non-empty CSS string such as ${describe(DEFAULTS[name])}; got ${describe(value)}.`);
+      failInvalid(typeof value === 'string', `\`${name}\` must be a non-empty CSS string such as ${describe(DEFAULTS[name])}; got ${describe(value)}.`);
     }
   }
   for (const name of ['allowDirect', 'endedFrame'] as const) {
-    if (given[name] !== undefined && typeof given[name] !== 'boolean') fail(`\`${name}\` must be true or false; got ${describe(given[name])}.`);
+    if (given[name] !== undefined && typeof given[name] !== 'boolean') failInvalid(false, `\`${name}\` must be true or false; got ${describe(given[name])}.`);
   }
   if (given.room !== undefined && typeof given.room !== 'function') {
-    fail("`room` must be a function of the request returning the room's name, for example `(req) => req.query.page`.");
+    failInvalid(false, "`room` must be a function of the request returning the room's name, for example `(req) => req.query.page`.");
   }
   if (given.identify !== undefined && typeof given.identify !== 'function') {
-    fail('`identify` must be a function of the request returning who it is, for example `(req) => req.session.id`.');
+    failInvalid(false, '`identify` must be a function of the request returning who it is, for example `(req) => req.session.id`.');
   }
   if (given.staticFallback !== undefined && typeof given.staticFallback !== 'boolean' && typeof given.staticFallback !== 'function') {
-    fail(`\`staticFallback\` must be true, false or a function \`(req) => boolean\`; got ${describe(given.staticFallback)}.`);
+    failInvalid(false, `\`staticFallback\` must be true, false or a function \`(req) => boolean\`; got ${describe(given.staticFallback)}.`);
   }
 
   const store = given.store === undefined ? new MemoryCountStore() : given.store;
   const methods = ['increment', 'decrement', 'count'] as const;
   if (methods.some((method) => typeof (store as Partial<CountStore> | null)?.[method] !== 'function') || typeof store.events?.on !== 'function') {
-    fail('`store` must implement CountStore (increment, decrement, count, events): for example `new MemoryCountStore()`.');
+    failInvalid(false, '`store` must implement CountStore (increment, decrement, count, events): for example `new MemoryCountStore()`.');
   }
   const theme = given.theme === undefined ? undefined : THEMES[given.theme];
   const width = wholeNumber('width', given.width ?? DEFAULTS.width, 1, MAX_IMAGE_SIDE);
@@ -188,7 +185,6 @@ export function resolveOptions(options: Options = {}): Configuration {
       font: given.font ?? DEFAULTS.font,
       color: given.color ?? theme?.color ?? DEFAULTS.color,
       background: given.background ?? theme?.background ?? DEFAULTS.background,
-      locale: given.locale,
     },
     pixelRatio: wholeNumber('pixelRatio', given.pixelRatio ?? DEFAULTS.pixelRatio, 1, maxPixelRatio),
     maxPixelRatio,
@@ -204,24 +200,25 @@ export function resolveOptions(options: Options = {}): Configuration {
     identify: given.identify,
     staticFallback: given.staticFallback ?? DEFAULTS.staticFallback,
     logger,
+    warnings: new Warnings(logger, checkDisabledWarnings(given.disableWarnings)),
   };
   // Warnings last: a configuration that throws gives no warnings first.
   const ignored = given.render ? DRAWING_OPTIONS.filter((name) => given[name] !== undefined) : [];
   if (ignored.length > 0) {
-    logger.warn(`express-user-counter: \`render\` replaces the built-in drawing, so ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored.`);
+    configuration.warnings.warn('WRN_USER_COUNTER_IGNORED_OPTIONS', `\`render\` replaces the built-in drawing, so ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored.`);
   }
   if (given.identify !== undefined && store.countsViewers !== true) {
-    logger.warn('express-user-counter: `identify` is set, but the store does not count viewers (`countsViewers`): every stream counts. MemoryCountStore and RedisCountStore do.');
+    configuration.warnings.warn('WRN_USER_COUNTER_STORE_IGNORES_VIEWERS', '`identify` is set, but the store does not count viewers (`countsViewers`): every stream counts. MemoryCountStore and RedisCountStore do.');
   }
   if (given.store === undefined && (cluster.isWorker || process.env.NODE_APP_INSTANCE !== undefined)) {
-    logger.warn('express-user-counter: this process is one of several, and the default MemoryCountStore counts only its own viewers. Use a shared store such as RedisCountStore.');
+    configuration.warnings.warn('WRN_USER_COUNTER_SINGLE_PROCESS_STORE', 'this process is one of several, and the default MemoryCountStore counts only its own viewers. Use a shared store such as RedisCountStore.');
   }
   return configuration;
 }
 
 function origins(list: unknown): Set<string> {
   if (!Array.isArray(list) || list.length === 0) {
-    fail("`allowedOrigins` must be a non-empty array of origins, for example ['https://example.com'].");
+    failInvalid(Array.isArray(list), "`allowedOrigins` must be a non-empty array of origins, for example ['https://example.com'].");
   }
   return new Set(
     list.map((entry) => {
@@ -232,40 +229,9 @@ function origins(list: unknown): Set<string> {
         origin = undefined;
       }
       if (typeof entry !== 'string' || origin === undefined || origin === 'null' || origin !== entry.replace(/\/$/, '')) {
-        fail(`\`allowedOrigins\` entries are origins: scheme, host and port, no path, such as 'https://example.com'; got ${describe(entry)}${origin && origin !== 'null' ? ` (write '${origin}')` : ''}.`);
+        failInvalid(typeof entry === 'string', `\`allowedOrigins\` entries are origins: scheme, host and port, no path, such as 'https://example.com'; got ${describe(entry)}${origin && origin !== 'null' ? ` (write '${origin}')` : ''}.`);
       }
       return origin;
     }),
   );
-}
-
-function wholeNumber(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
-    fail(`\`${name}\` must be a whole number, ${range}; got ${describe(value)}.`);
-  }
-  return value;
-}
-
-/** The known name within two edits of `name`, if any. */
-function closest(name: string, names: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of names) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = row;
-  }
-  return previous[b.length];
 }

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Emitter } from 'mitt';
-import { createStoreEvents, toError } from './events.js';
-import { checkRedisStoreOptions } from './redis-count-store-options.js';
-import type { RedisCountStoreOptions, RedisSubscribe, RedisUnsubscribe } from './redis-count-store-options.js';
+import { createStoreEvents } from './events.js';
+import { resolveRedisStoreOptions } from './redis-count-store-options.js';
 import { LocalStreams } from './redis-local-streams.js';
 import { RemoteTotals } from './redis-remote-totals.js';
 import { RedisScriptRunner } from './redis-script-runner.js';
@@ -11,7 +9,8 @@ import { SYNC_SCRIPT } from './redis-scripts.js';
 import { RedisSyncLoop, splitMember } from './redis-sync-loop.js';
 import { parseHint, storeKeys } from './redis-sync-protocol.js';
 import type { Hint, StoreKeys, SyncValues } from './redis-sync-protocol.js';
-import type { CountStore, CountStoreEvents, Logger } from './types.js';
+import type { CountStore, CountStoreEvents, RedisCountStoreOptions, RedisSubscribe, RedisUnsubscribe } from './types/index.js';
+import type { Warnings } from './warnings.js';
 
 /**
  * Counts across processes and hosts through Redis, with the client you already use.
@@ -35,7 +34,7 @@ export class RedisCountStore implements CountStore {
   readonly ttlMs: number;
 
   private readonly subscribeFn: RedisSubscribe | undefined;
-  private readonly logger: Logger;
+  private readonly warnings: Warnings;
   private readonly keys: StoreKeys;
   private readonly local = new LocalStreams();
   private readonly remote = new RemoteTotals();
@@ -47,27 +46,26 @@ export class RedisCountStore implements CountStore {
   private initializing: Promise<void> | undefined;
   private unsubscribe: RedisUnsubscribe | undefined;
   private subscribed = false;
-  private warnedDuplicate = false;
   private closing: Promise<void> | undefined;
 
   constructor(options: RedisCountStoreOptions) {
-    const given = checkRedisStoreOptions(options);
-    this.subscribeFn = given.subscribe;
-    this.logger = given.logger ?? console;
-    this.prefix = given.prefix ?? 'user-counter';
-    this.heartbeatMs = given.heartbeatMs ?? 5000;
-    this.ttlMs = given.ttlMs ?? 15_000;
-    this.instanceId = given.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    const config = resolveRedisStoreOptions(options);
+    this.prefix = config.prefix;
+    this.heartbeatMs = config.heartbeatMs;
+    this.ttlMs = config.ttlMs;
+    this.instanceId = config.instanceId;
+    this.subscribeFn = config.subscribe;
+    this.warnings = config.warnings;
     this.keys = storeKeys(this.prefix, this.instanceId);
     this.events = createStoreEvents<CountStoreEvents>();
     this.loop = new RedisSyncLoop({
-      runner: new RedisScriptRunner(given.sendCommand, SYNC_SCRIPT),
+      runner: new RedisScriptRunner(config.sendCommand, SYNC_SCRIPT),
       keys: this.keys,
       identity: { instanceId: this.instanceId, nonce: randomBytes(8).toString('hex'), ttlMs: this.ttlMs, checkMs: this.ttlMs },
       heartbeatMs: this.heartbeatMs,
       local: this.local,
       remote: this.remote,
-      logger: this.logger,
+      warnings: this.warnings,
       events: this.events,
       onBeat: () => this.subscribeToHint(),
       onForget: () => this.update([...this.local.knownRooms(), ...this.remote.rooms()], () => this.remote.forget()),
@@ -95,6 +93,11 @@ export class RedisCountStore implements CountStore {
     if (this.closing) return;
     this.update([room], () => this.local.decrement(room, viewer));
     this.loop.request();
+  }
+
+  /** False from a failed call to Redis until a call succeeds again. */
+  get reachable(): boolean {
+    return this.loop.reachable;
   }
 
   count(room?: string): number {
@@ -196,10 +199,9 @@ export class RedisCountStore implements CountStore {
   }
 
   private warnDuplicate(): void {
-    if (this.warnedDuplicate) return;
-    this.warnedDuplicate = true;
-    this.logger.warn(
-      `express-user-counter: another process writes to Redis as instanceId "${this.instanceId}"; each overwrites the other's counts, so the total is too low. Give each process its own instanceId (the default is unique per process).`,
+    this.warnings.warn(
+      'WRN_USER_COUNTER_DUPLICATE_INSTANCE',
+      `another process writes to Redis as instanceId "${this.instanceId}"; each overwrites the other's counts, so the total is too low. Give each process its own instanceId (the default is unique per process).`,
     );
   }
 

@@ -1,4 +1,4 @@
-import type { RedisSendCommand } from './redis-count-store-options.js';
+import type { RedisSendCommand } from './types/index.js';
 import type { RedisScript } from './redis-scripts.js';
 import { toError } from './events.js';
 

@@ -6,7 +6,8 @@ import { withTimeout } from './redis-script-runner.js';
 import type { RedisScriptRunner } from './redis-script-runner.js';
 import { member, parseSyncReply, syncArguments } from './redis-sync-protocol.js';
 import type { StoreKeys, SyncIdentity, SyncMode, SyncReply } from './redis-sync-protocol.js';
-import type { CountStoreEvents, Logger } from './types.js';
+import type { CountStoreEvents } from './types/index.js';
+import type { Warnings } from './warnings.js';
 
 /** How soon after one script call the next may start: bounds calls per second, whatever the audience. */
 const MIN_SYNC_SPACING_MS = 50;
@@ -18,7 +19,7 @@ export interface SyncLoopOptions {
   readonly heartbeatMs: number;
   readonly local: LocalStreams;
   readonly remote: RemoteTotals;
-  readonly logger: Logger;
+  readonly warnings: Warnings;
   readonly events: Emitter<CountStoreEvents>;
   /** Each heartbeat, before its call. */
   readonly onBeat: () => void;
@@ -53,6 +54,11 @@ export class RedisSyncLoop {
   private stopped = false;
 
   constructor(private readonly o: SyncLoopOptions) {}
+
+  /** False from a failed call until one succeeds. */
+  get reachable(): boolean {
+    return !this.unreachable;
+  }
 
   /** A call is in flight, or unanswered. */
   get busy(): boolean {
@@ -128,9 +134,9 @@ export class RedisSyncLoop {
     if (this.unreachable) return;
     this.unreachable = true;
     const error = toError(thrown);
-    const message = `express-user-counter: RedisCountStore cannot reach Redis (${error.message}); streams show this instance's count until it is back, and the store retries every ${this.o.heartbeatMs} ms.`;
-    this.o.logger.warn(message);
-    this.o.events.emit('error', new Error(message, { cause: error }));
+    const message = `RedisCountStore cannot reach Redis (${error.message}); streams show this instance's count until it is back, and the store retries every ${this.o.heartbeatMs} ms.`;
+    this.o.warnings.warn('WRN_USER_COUNTER_REDIS_UNREACHABLE', message, { repeat: true });
+    this.o.events.emit('error', new Error(`express-user-counter: ${message}`, { cause: error }));
   }
 
   private run(): Promise<void> {
@@ -226,7 +232,8 @@ export class RedisSyncLoop {
   private recovered(): void {
     if (!this.unreachable) return;
     this.unreachable = false;
-    this.o.logger.warn(`express-user-counter: Redis is reachable again; instance ${this.o.identity.instanceId} rewrote its counts and re-read the totals.`);
+    const back = `Redis is reachable again; instance ${this.o.identity.instanceId} rewrote its counts and re-read the totals.`;
+    this.o.warnings.warn('WRN_USER_COUNTER_REDIS_BACK', back, { repeat: true });
   }
 }
 

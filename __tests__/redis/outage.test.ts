@@ -1,7 +1,10 @@
-import { closeAllApps, eventually, quietLogger, startCounterApp } from '../helpers/counter-app.js';
+import { closeAllApps, quietLogger, startCounterApp } from '../helpers/counter-app.js';
+import { eventually } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
-import { closeAllStores, connectStore, startTestRedis, uniquePrefix } from '../helpers/redis-server.js';
-import type { ClientLibrary, TestRedis } from '../helpers/redis-server.js';
+import { startTestRedis } from '../helpers/redis-server.js';
+import { closeAllStores, connectStore, uniquePrefix } from '../helpers/redis-store.js';
+import type { TestRedis } from '../helpers/redis-server.js';
+import type { ClientLibrary } from '../helpers/redis-store.js';
 import { closeAllViewers, openViewers } from '../helpers/viewer.js';
 import type { Viewer } from '../helpers/viewer.js';
 import { showsCount } from '../../support/png.js';
@@ -33,10 +36,10 @@ async function shows(app: CounterApp, watchers: Viewer[], n: number, what: strin
 }
 
 const unreachableWarnings = (logger: { warn: jest.Mock }) =>
-  logger.warn.mock.calls.filter(([message]) => /cannot reach Redis/.test(String(message))).length;
+  logger.warn.mock.calls.filter(([message]) => /^express-user-counter \[WRN_USER_COUNTER_REDIS_UNREACHABLE\]: .*cannot reach Redis/.test(String(message))).length;
 
 describe.each<ClientLibrary>(['ioredis', 'node-redis'])('with %s', (library) => {
-  test('Redis stopped and restarted mid-stream: streams never break, show the local count, warn once, and totals heal', async () => {
+  test('Redis stopped and restarted mid-stream: streams never break, show the local count, warn once, say unreachable, and totals heal', async () => {
     const prefix = uniquePrefix();
     const heartbeatMs = 300;
     const ttlMs = 1200;
@@ -55,6 +58,8 @@ describe.each<ClientLibrary>(['ioredis', 'node-redis'])('with %s', (library) => 
     const onB = await openViewers(b.url, 1);
     await shows(a, onA, 3, 'before the outage');
     await shows(b, onB, 3, 'before the outage');
+    expect(stores.map((store) => store.reachable)).toEqual([true, true]);
+    expect(a.counter.stats().storeReachable).toBe(true);
 
     await redis.stop();
     const stoppedAt = Date.now();
@@ -62,6 +67,8 @@ describe.each<ClientLibrary>(['ioredis', 'node-redis'])('with %s', (library) => 
     expect(storeErrors.map((errors) => errors.length)).toEqual([1, 1]);
     expect(storeErrors[0][0].message).toMatch(/cannot reach Redis/);
     expect(counterErrors).toHaveLength(1);
+    expect(stores.map((store) => store.reachable)).toEqual([false, false]);
+    expect(a.counter.stats().storeReachable).toBe(false);
 
     // A viewer joining during the outage is counted and shown at once on its instance.
     const late = await openViewers(a.url, 1);
@@ -80,7 +87,12 @@ describe.each<ClientLibrary>(['ioredis', 'node-redis'])('with %s', (library) => 
     await redis.start();
     await shows(a, [...onA, ...late], 4, 'A after Redis is back', heartbeatMs + 8000);
     await shows(b, onB, 4, 'B after Redis is back', heartbeatMs + 8000);
-    expect(storeLoggers[0].warn.mock.calls.some(([message]) => /reachable again/.test(String(message)))).toBe(true);
+    const back = (logger: { warn: jest.Mock }) =>
+      logger.warn.mock.calls.filter(([message]) => /^express-user-counter \[WRN_USER_COUNTER_REDIS_BACK\]: .*reachable again/.test(String(message)));
+    // One "back" per outage, as one "unreachable".
+    expect(back(storeLoggers[0])).toHaveLength(unreachableWarnings(storeLoggers[0]));
+    expect(stores.map((store) => store.reachable)).toEqual([true, true]);
+    expect(a.counter.stats().storeReachable).toBe(true);
 
     // Business as usual: a leave on B shows on A.
     onB[0].close();
@@ -103,9 +115,11 @@ test('a store whose Redis is down from the start still counts locally, warns onc
   const [viewer] = await openViewers(app.url, 1);
   await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing the local 1');
   await eventually(() => unreachableWarnings(logger) === 1, 'one warning');
+  expect(store.reachable).toBe(false);
   await redis.start();
   // The peer's count was lost with Redis's memory; its heartbeat writes it again.
   await shows(app, [viewer], 2, 'after Redis comes up', 10_000);
   expect(unreachableWarnings(logger)).toBe(1);
+  expect(store.reachable).toBe(true);
   expect(unhandled).toEqual([]);
 });

@@ -1,85 +1,6 @@
 import type { Request } from 'express';
-import type { Emitter } from 'mitt';
-import type { CounterStats } from './counter-stats.js';
-
-/**
- * Where the count lives. The middleware tells the store when a stream opens or
- * closes on this instance; the store knows the total (for one process, or summed
- * over every instance sharing it) and says when it changes.
- *
- * Timing rules:
- * - `increment` and `decrement` are synchronous and never throw: they are called on
- *   the request path. A store that persists elsewhere (Redis) records the change
- *   locally at once and writes it out later, coalesced.
- * - `count()` is synchronous: the total as the store knows it now. Right after
- *   `increment`, it already includes that viewer.
- * - `events` emits `change` whenever a total may have changed (a hint: the
- *   middleware re-reads `count()`), and `error` for a failure the store survived.
- *
- * Rooms: every count belongs to a room (a page). The middleware uses the room `''`
- * unless the `room` option names another; a store must keep rooms apart.
- *
- * Viewers: `increment` and `decrement` may name the viewer a stream belongs to (the
- * `identify` option; the middleware passes a SHA-256 digest, never the raw identity).
- * Streams of one viewer in one room count once while at least one is open, on every
- * instance sharing the store: `count(room)` is the number of streams without a viewer
- * plus the number of distinct viewers. A store that ignores the argument counts every
- * stream (the contract before viewers existed); it says it dedupes with `countsViewers`.
- */
-export interface CountStore {
-  /** Called once by each middleware that uses the store, before the first stream. */
-  init?(): void | Promise<void>;
-  /** A stream opened on this instance in `room`, of `viewer` when given. */
-  increment(room: string, viewer?: string): void;
-  /**
-   * A stream in `room` on this instance ended; `viewer` is the one given to its `increment`.
-   * Never called more often than `increment` (for that room and viewer); an extra call changes nothing.
-   */
-  decrement(room: string, viewer?: string): void;
-  /** The current total in `room`; with no room, the total over all rooms. */
-  count(room?: string): number;
-  /** The rooms whose count is above 0, as far as the store knows now (every instance's, for a shared store). */
-  rooms?(): Iterable<string>;
-  /** True when streams of one `viewer` count once (see Viewers above). */
-  readonly countsViewers?: boolean;
-  /** `change` when a total may have changed; `error` for a failure the store survived. */
-  readonly events: Emitter<CountStoreEvents>;
-  /** Retract this instance's counts and release timers. Resolves when done. */
-  close?(): Promise<void>;
-}
-
-/** What a count store emits. */
-export type CountStoreEvents = {
-  /** A total may have changed: read `count()` again. */
-  change: { room: string };
-  /** A failure the store survived (for example its server went away). */
-  error: Error;
-};
-
-/**
- * The counts an event carries: the total, and the room concerned. The counter always sets
- * `room` and `roomCount`; they are optional so that code emitting `{ count }` itself still compiles.
- */
-export interface RoomCounts {
-  /** The total over every room. */
-  readonly count: number;
-  /** The room (page) concerned; `''` is the default room. */
-  readonly room?: string;
-  /** That room's count. */
-  readonly roomCount?: number;
-}
-
-/** What the counter's handle emits (`router.counter.events`). */
-export type UserCounterEvents = {
-  /** The total, or the count of `room`, changed. */
-  change: RoomCounts;
-  /** A stream opened on this instance, in `room`. */
-  connect: RoomCounts;
-  /** A stream on this instance, in `room`, ended. */
-  disconnect: RoomCounts;
-  /** A failure the counter survived: a render or store error. A render error has the `room` it was drawing for. */
-  error: Error & { readonly room?: string };
-};
+import type { WarningCode } from '../warnings.js';
+import type { CountStore } from './store.js';
 
 /** A sink for the few lines the middleware writes. */
 export interface Logger {
@@ -276,24 +197,12 @@ export interface Options {
   staticFallback?: boolean | ((req: Request) => boolean);
   /** Where warnings and errors go. Default `console`. */
   logger?: Logger;
+  /**
+   * Warnings to leave out: `true` for all, or their codes (`['WRN_USER_COUNTER_TRUST_PROXY']`);
+   * each warning is otherwise written once per counter. Default `false`.
+   */
+  disableWarnings?: DisabledWarnings;
 }
 
-/** The handle on a counter, at `router.counter`. */
-export interface UserCounter {
-  /** The current total over every room. */
-  readonly count: number;
-  /** The current count of one room (`''`: the default room). */
-  countIn(room: string): number;
-  /** Every room with a count above 0 as the store knows it (all instances' with a shared store), with its count. */
-  rooms(): Map<string, number>;
-  /** This instance's streams, viewers, rooms and the frames, bytes and renders they cost. */
-  stats(): CounterStats;
-  /** `change`, `connect`, `disconnect` and `error` events (a mitt emitter; a throwing listener is isolated). */
-  readonly events: Emitter<UserCounterEvents>;
-  /**
-   * End every stream with its count drawn as ended (see `endedFrame`) and the multipart
-   * close-delimiter, stop every timer, close the store; resolves when every stream has ended.
-   * Later stream requests get 503.
-   */
-  close(): Promise<void>;
-}
+/** The `disableWarnings` option: `true` for no warnings at all, or the codes to leave out. */
+export type DisabledWarnings = boolean | readonly WarningCode[];
