@@ -7,14 +7,13 @@ import type { FrameShelf } from './frame-cache.js';
  * How long the last frame of an ended stream may take to draw. Less than `close()`'s grace
  * (2 s), so that a stream whose drawing hangs still gets its close-delimiter in time.
  */
-export const ENDED_FRAME_TIMEOUT_MS = 1000;
+const ENDED_FRAME_TIMEOUT_MS = 1000;
 
-export interface EndedFrameSettings {
+interface EndedFrameSettings {
   readonly renderer: FrameRenderer;
   readonly format: MultipartFormat;
   /** Where a drawing that failed or took too long is reported. */
   readonly report: (error: Error) => void;
-  readonly timeoutMs?: number;
   /** Where drawn ended frames are kept (shared by the rooms when the drawing is). */
   readonly frames: FrameShelf;
 }
@@ -45,10 +44,10 @@ export class EndedFrames {
   }
 
   private async draw(count: number): Promise<Frame | undefined> {
-    const { renderer, format, report, timeoutMs = ENDED_FRAME_TIMEOUT_MS } = this.settings;
+    const { renderer, format, report } = this.settings;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`The ended frame for ${count} took more than ${timeoutMs} ms to draw; the stream ended with its latest frame.`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`The ended frame for ${count} took more than ${ENDED_FRAME_TIMEOUT_MS} ms to draw; the stream ended with its latest frame.`)), ENDED_FRAME_TIMEOUT_MS);
     });
     try {
       const frame = format.frame(count, await Promise.race([renderer.render(count, true), late]));

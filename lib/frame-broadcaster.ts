@@ -6,9 +6,10 @@ import { EndedFrames } from './ended-frames.js';
 import type { StreamTicker, TickedStream } from './stream-ticker.js';
 import { monotonicNow } from './clock.js';
 import type { FrameShelf } from './frame-cache.js';
+import { nextBroadcastAt } from './broadcast-pacing.js';
 
 /** What travels on the bus to every stream. */
-export type BusEvents = {
+type BusEvents = {
   /** A new frame for every stream. */
   frame: Frame;
 };
@@ -18,7 +19,7 @@ export interface BusSubscriber extends TickedStream {
   send(frame: Frame): void;
 }
 
-export interface BroadcasterSettings {
+interface BroadcasterSettings {
   /** The count to show, read whenever it may have changed. */
   readonly readCount: () => number;
   readonly renderer: FrameRenderer;
@@ -32,38 +33,6 @@ export interface BroadcasterSettings {
 }
 
 /**
- * A change is shown once it has held this long. A reload closes the old stream and opens
- * the new one a few milliseconds apart; without this, everyone else would see the count
- * flash one up or down.
- */
-const SETTLE_MS = 60;
-/** A broadcast costs O(streams): after one, wait this long per open stream... */
-const WINDOW_MS_PER_STREAM = 0.1;
-/**
- * ...but never more than this, so that a huge audience sees a change within a second of
- * it: the window, the settle time and the fan-out to ten thousand streams (a few hundred ms).
- */
-const MAX_WINDOW_MS = 700;
-/** While changes keep coming (a join storm), viewers get at most one frame this often... */
-const STORM_WINDOW_MS = 1000;
-/**
- * ...or less often for a huge audience: each storm broadcast goes to every stream (about 30 µs
- * a stream of server time, and as much again for the viewers' side of loopback) while the
- * server is also accepting the storm; at this pace storm broadcasts take about a tenth of a
- * core (10 000 streams: every 3 s).
- */
-const STORM_MS_PER_STREAM = 0.3;
-
-/** How long after a broadcast to `streams` an isolated change waits at most. */
-export function coalescingWindowMs(streams: number): number {
-  return Math.min(MAX_WINDOW_MS, streams * WINDOW_MS_PER_STREAM);
-}
-
-/** How long after a broadcast to `streams` the next one waits while changes keep coming. */
-export function stormWindowMs(streams: number): number {
-  return Math.max(STORM_WINDOW_MS, streams * STORM_MS_PER_STREAM);
-}
-/**
  * A broadcast writes to this many streams, then lets the event loop accept connections and
  * read sockets before the next slice: ten thousand writes in one go hold the loop for a few
  * hundred milliseconds, long enough for the listen queue to overflow during a join storm.
@@ -72,11 +41,10 @@ export const STREAMS_PER_SLICE = 500;
 
 /**
  * From count changes to frames on the bus. Renders are coalesced and rate-limited:
- * one render at a time, always of the newest count. A change is shown once it has held
- * for SETTLE_MS and the window since the last broadcast (growing with the audience) has
- * passed; while changes keep coming, at most once per storm window (also growing with a
- * huge audience), and once the window allows when they stop. Each count is rendered once
- * while cached; one Buffer per frame is shared by every stream.
+ * one render at a time, always of the newest count. A change is shown once it has held a
+ * moment and a window since the last broadcast has passed; during a join storm, at a steady
+ * slower pace (lib/broadcast-pacing.ts). Each count is rendered once while cached; one
+ * Buffer per frame is shared by every stream.
  */
 export class FrameBroadcaster {
   /** Every open stream listens here. */
@@ -183,12 +151,8 @@ export class FrameBroadcaster {
         if ((count !== this.current?.count || this.divergent) && count !== this.failedCount) {
           const now = monotonicNow();
           this.changedAt ??= now;
-          const held = this.changedAt + SETTLE_MS;
-          // Changes have stopped: show the result as soon as the window allows.
-          const whenQuiet = Math.max(this.lastBroadcastAt + this.window(), this.lastChangeAt + SETTLE_MS, held);
-          // Changes keep coming: show where the count is, once per storm window.
-          const duringStorm = Math.max(this.lastBroadcastAt + stormWindowMs(this.subscribers), held);
-          const wait = Math.min(whenQuiet, duringStorm) - now;
+          const { changedAt, lastChangeAt, lastBroadcastAt } = this;
+          const wait = nextBroadcastAt({ changedAt, lastChangeAt, lastBroadcastAt }, this.subscribers) - now;
           if (wait > 0) {
             await this.sleep(wait);
           } else {
@@ -243,10 +207,6 @@ export class FrameBroadcaster {
     const frame = this.settings.format.frame(count, png);
     this.cache.keep(count, frame);
     return frame;
-  }
-
-  private window(): number {
-    return coalescingWindowMs(this.subscribers);
   }
 
   private sleep(ms: number): Promise<void> {

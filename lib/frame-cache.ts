@@ -1,3 +1,4 @@
+import { Lru } from './lru.js';
 import type { Frame } from './multipart-format.js';
 
 /** The bytes of frames a counter keeps at most, over every room and pixel ratio. */
@@ -17,48 +18,24 @@ export interface FrameShelf {
  * number of rooms. A frame shown on a stream stays alive there while it is evicted here.
  */
 export class FrameCache {
-  private readonly frames = new Map<string, Frame>();
-  private held = 0;
+  private readonly frames: Lru<string, Frame>;
 
-  constructor(private readonly budgetBytes = FRAME_CACHE_BYTES) {}
+  constructor(budgetBytes = FRAME_CACHE_BYTES) {
+    this.frames = new Lru(budgetBytes, (frame) => frame.wire.length);
+  }
 
   /** The bytes of the frames kept. */
   get bytes(): number {
-    return this.held;
+    return this.frames.weight;
   }
 
   /** The shelf of `scope` (a pixel ratio, with the room's name when the drawing depends on it). */
   shelf(scope: string): FrameShelf {
     const key = (count: number, ended = false): string => `${scope}\0${count}${ended ? '\0ended' : ''}`;
     return {
-      get: (count, ended) => this.take(key(count, ended)),
+      get: (count, ended) => this.frames.get(key(count, ended)),
       has: (count, ended) => this.frames.has(key(count, ended)),
-      keep: (count, frame, ended) => this.keep(key(count, ended), frame),
+      keep: (count, frame, ended) => this.frames.set(key(count, ended), frame),
     };
-  }
-
-  private take(key: string): Frame | undefined {
-    const frame = this.frames.get(key);
-    if (frame) {
-      this.frames.delete(key);
-      this.frames.set(key, frame);
-    }
-    return frame;
-  }
-
-  private keep(key: string, frame: Frame): void {
-    const before = this.frames.get(key);
-    if (before) {
-      this.frames.delete(key);
-      this.held -= before.wire.length;
-    }
-    this.frames.set(key, frame);
-    this.held += frame.wire.length;
-    // The newest stays, even alone over the budget.
-    while (this.held > this.budgetBytes && this.frames.size > 1) {
-      const [oldest, evicted] = this.frames.entries().next().value as [string, Frame];
-      this.frames.delete(oldest);
-      this.held -= evicted.wire.length;
-    }
   }
 }

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { createCanvas as createNapiCanvas, GlobalFonts } from '@napi-rs/canvas';
-import { failOptions } from './errors.js';
+import { fail } from './validation.js';
 import { PalettePngEncoder } from './png-encoder.js';
-import type { NodeCanvasModule, RenderContext, RenderFunction } from './types.js';
+import { displayedRoom } from './room-names.js';
+import type { NodeCanvasModule, RenderContext, RenderFunction } from './types/index.js';
 
 /** The bundled font's family name, registered with whichever canvas draws. */
 export const BUNDLED_FONT_FAMILY = 'Anton';
@@ -18,33 +19,12 @@ export interface ImageSettings {
   readonly font: string;
   readonly color: string;
   readonly background: string;
-  /** Formats the count for `context.formattedCount` (`1,234`); none: plain digits. */
-  readonly locale?: string | readonly string[];
 }
 
 /** Which frames a renderer draws: for one room, at one pixel ratio. */
-export interface RenderTarget {
+interface RenderTarget {
   readonly room?: string;
   readonly pixelRatio?: number;
-}
-
-/** The longest room name a text template is given; longer ones end in an ellipsis. */
-export const MAX_DISPLAYED_ROOM_LENGTH = 64;
-
-/**
- * A room name fit to draw: no control, format or separator characters (a bidi override
- * would reorder the text around it), at most MAX_DISPLAYED_ROOM_LENGTH characters.
- */
-export function displayedRoom(room: string): string {
-  const clean = [...room.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]/gu, '')];
-  return clean.length > MAX_DISPLAYED_ROOM_LENGTH ? `${clean.slice(0, MAX_DISPLAYED_ROOM_LENGTH - 1).join('')}…` : clean.join('');
-}
-
-/** The count as text: per `locale` when given (`1,234`), else plain digits. */
-export function countFormatter(locale: string | readonly string[] | undefined): (count: number) => string {
-  if (locale === undefined) return String;
-  const format = new Intl.NumberFormat(locale as string | string[]);
-  return (count) => format.format(count);
 }
 
 /** Turns a count into a PNG; `ended`: the last frame of a stream the server ended (`RenderContext.ended`). */
@@ -117,9 +97,13 @@ export function createCanvasRenderer(image: ImageSettings, canvasModule?: NodeCa
  * palette made once (throws an OptionsError for a colour the canvas rejects); each
  * pixel ratio has its own encoder, since a frame of another size has another header.
  * At pixel ratio N the frame is N times the size, drawn at N times the scale (the page
- * shows it at the same CSS size, sharper).
+ * shows it at the same CSS size, sharper). `format`: the count as `context.formattedCount`.
  */
-export function createCanvasRenderers(image: ImageSettings, canvasModule?: NodeCanvasModule): (target: RenderTarget) => FrameRenderer {
+export function createCanvasRenderers(
+  image: ImageSettings,
+  canvasModule?: NodeCanvasModule,
+  format: (count: number) => string = String,
+): (target: RenderTarget) => FrameRenderer {
   registerBundledFont(canvasModule);
   const createContext = canvasModule ? nodeCanvasContext(canvasModule) : napiContext;
   const foreground = cssColour(createContext, image.color, 'color');
@@ -130,7 +114,6 @@ export function createCanvasRenderers(image: ImageSettings, canvasModule?: NodeC
   const levelOf = new Uint8Array(256).map((_, alpha) => Math.round((alpha * (COVERAGE_LEVELS - 1)) / 255));
   const dimmedLevelOf = levelOf.map((level) => Math.round(level * ENDED_DIMMING));
   const padding = Math.round(image.height / 3);
-  const format = countFormatter(image.locale);
 
   return ({ room = '', pixelRatio = 1 }) => {
     const [width, height] = [image.width * pixelRatio, image.height * pixelRatio];
@@ -174,7 +157,7 @@ function cssColour(createContext: CreateContext, css: string, option: string): n
     return String(ctx.fillStyle);
   });
   if (accepted[0] !== accepted[1]) {
-    failOptions(`\`${option}\` must be a CSS colour such as 'rgb(0, 100, 0)' or '#fff'; got '${css}'.`);
+    fail('ERR_USER_COUNTER_INVALID_OPTION_VALUE', `\`${option}\` must be a CSS colour such as 'rgb(0, 100, 0)' or '#fff'; got '${css}'.`);
   }
   ctx.fillRect(0, 0, 1, 1);
   return [...ctx.getImageData(0, 0, 1, 1).data];

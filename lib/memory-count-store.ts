@@ -1,12 +1,7 @@
 import type { Emitter } from 'mitt';
 import { createStoreEvents } from './events.js';
-import type { CountStore, CountStoreEvents } from './types.js';
-
-/** One room's streams: those without a viewer, and each viewer's number of streams. */
-interface RoomStreams {
-  anonymous: number;
-  readonly viewers: Map<string, number>;
-}
+import type { CountStore, CountStoreEvents } from './types/index.js';
+import { ViewerTally } from './viewer-tally.js';
 
 /**
  * The default store: counts in this process only. With several processes (cluster,
@@ -16,51 +11,28 @@ interface RoomStreams {
 export class MemoryCountStore implements CountStore {
   readonly events: Emitter<CountStoreEvents> = createStoreEvents<CountStoreEvents>();
   readonly countsViewers = true;
-  private readonly byRoom = new Map<string, RoomStreams>();
+  private readonly byRoom = new Map<string, ViewerTally>();
   private total = 0;
 
   increment(room: string, viewer?: string): void {
-    let streams = this.byRoom.get(room);
-    if (!streams) {
-      streams = { anonymous: 0, viewers: new Map() };
-      this.byRoom.set(room, streams);
-    }
-    if (viewer === undefined) {
-      streams.anonymous += 1;
-    } else {
-      const held = streams.viewers.get(viewer) ?? 0;
-      streams.viewers.set(viewer, held + 1);
-      // Another stream of a viewer already counted changes no count.
-      if (held > 0) return;
-    }
+    let tally = this.byRoom.get(room);
+    if (!tally) this.byRoom.set(room, (tally = new ViewerTally()));
+    if (!tally.add(viewer)) return;
     this.total += 1;
     this.events.emit('change', { room });
   }
 
   decrement(room: string, viewer?: string): void {
-    const streams = this.byRoom.get(room);
-    if (!streams) return;
-    if (viewer === undefined) {
-      if (streams.anonymous === 0) return;
-      streams.anonymous -= 1;
-    } else {
-      const held = streams.viewers.get(viewer) ?? 0;
-      if (held === 0) return;
-      if (held > 1) {
-        streams.viewers.set(viewer, held - 1);
-        return;
-      }
-      streams.viewers.delete(viewer);
-    }
-    if (streams.anonymous === 0 && streams.viewers.size === 0) this.byRoom.delete(room);
+    const tally = this.byRoom.get(room);
+    if (!tally?.remove(viewer)) return;
+    if (tally.empty) this.byRoom.delete(room);
     this.total -= 1;
     this.events.emit('change', { room });
   }
 
   count(room?: string): number {
     if (room === undefined) return this.total;
-    const streams = this.byRoom.get(room);
-    return streams ? streams.anonymous + streams.viewers.size : 0;
+    return this.byRoom.get(room)?.count ?? 0;
   }
 
   rooms(): string[] {

@@ -1,20 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import type { Frame, MultipartFormat } from './multipart-format.js';
-import { PNG_HEADER_LENGTH } from './multipart-format.js';
 import type { StreamFraming } from './stream-framing.js';
 import { closeConnectionWhenSent } from './connection-closing.js';
 import { WITHOUT_HEARTBEATS } from './stream-framing.js';
 import { monotonicNow } from './clock.js';
+import { PeriodicWrites } from './periodic-writes.js';
+import type { PeriodicWriteSettings } from './periodic-writes.js';
 
 /** How a writer paces itself; the same for every stream of a counter. */
-export interface WriterSettings {
+export interface WriterSettings extends PeriodicWriteSettings {
   readonly format: MultipartFormat;
-  /** Re-send the latest frame after this long without one; 0: never. */
-  readonly keepAliveMs: number;
-  /** Send one byte of the next frame ahead after this long without a write (see `tick`); 0: never. */
-  readonly heartbeatMs: number;
-  /** The period of the shared tick that calls `tick`. */
-  readonly tickMs: number;
   /** Destroy the stream after this long with data waiting and no byte accepted. */
   readonly stallTimeoutMs: number;
   /** End the stream cleanly after this long; 0: never. */
@@ -27,7 +22,7 @@ export interface WriterSettings {
  * Draws the last frame of a stream the server ends, for the count it shows (none yet: undefined);
  * resolves undefined to end with the latest frame instead. Never rejects.
  */
-export type LastFrame = (shownCount: number | undefined) => Promise<Frame | undefined>;
+type LastFrame = (shownCount: number | undefined) => Promise<Frame | undefined>;
 
 /** What the writers of one counter sent, added up as they go. */
 export interface WriterStats {
@@ -58,12 +53,7 @@ function onResponseClose(this: WithWriter): void {
  */
 export class MultipartWriter {
   private latest: Frame | undefined;
-  /** Bytes of the next part's PNG already written ahead as heartbeat... */
-  private aheadBytes = 0;
-  /** ...taken from this frame (the latest when they were sent). */
-  private aheadOf: Frame | undefined;
-  private lastFrameAt = 0;
-  private lastWriteAt = 0;
+  private readonly periodic: PeriodicWrites;
   private blocked = false;
   private frameWaiting = false;
   private lastProgressAt = 0;
@@ -84,8 +74,9 @@ export class MultipartWriter {
     readonly response: ServerResponse,
     private readonly settings: WriterSettings,
     private readonly onEnd: () => void,
-    private readonly framing: StreamFraming = WITHOUT_HEARTBEATS,
+    framing: StreamFraming = WITHOUT_HEARTBEATS,
   ) {
+    this.periodic = new PeriodicWrites(settings, framing.heartbeats);
     (response as WithWriter)[WRITER] = this;
     response.on('close', onResponseClose);
     this.bytesBefore = response.socket?.bytesWritten ?? 0;
@@ -115,7 +106,7 @@ export class MultipartWriter {
       // and let go at once, not kept with every frame.
       this.latest = first;
       this.write(Buffer.concat([this.settings.format.preamble, first.wire]));
-      this.lastFrameAt = monotonicNow();
+      this.periodic.wroteFrame();
       this.settings.stats.framesSent += 1;
     } else {
       this.write(this.settings.format.preamble);
@@ -139,13 +130,10 @@ export class MultipartWriter {
 
   /**
    * Called on the counter's shared tick: reap a stalled viewer, end the stream after
-   * `maxStreamMs`, and, when `mayWrite`, re-send the latest frame if the keep-alive is
-   * due, else (when `heartbeats`) send the next heartbeat byte. Heartbeat bytes are the next frame's own
-   * first bytes (every frame of one size starts with the same PNG header), so they cost
-   * nothing to display; when they run out, the frame is completed early, which is a
-   * keep-alive re-send. The ticker hands out `mayWrite` within a budget of writes per
-   * second, so these duties slow down for a huge audience instead of swamping it, and
-   * holds heartbeats back while the event loop is busy.
+   * `maxStreamMs`, and, when `mayWrite`, make the periodic write that is due (a keep-alive
+   * re-send, else when `heartbeats` a heartbeat byte: lib/periodic-writes.ts). The ticker hands
+   * out `mayWrite` within a budget of writes per second, so these duties slow down for a huge
+   * audience instead of swamping it, and holds heartbeats back while the event loop is busy.
    * Returns whether it wrote.
    */
   tick(now: number, mayWrite: boolean, heartbeats = true): boolean {
@@ -162,20 +150,10 @@ export class MultipartWriter {
     if (this.ending) return false;
     const frame = this.latest;
     if (!frame || !mayWrite) return false;
-    // Half a tick of slack: a timer that fires a millisecond early must not skip a whole tick.
-    const { keepAliveMs, heartbeatMs, tickMs } = this.settings;
-    const keepAliveDue = keepAliveMs > 0 && now - this.lastFrameAt >= keepAliveMs - tickMs / 2;
-    const heartbeatDue = heartbeats && this.framing.heartbeats && heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - tickMs / 2;
-    if (keepAliveDue || (heartbeatDue && this.aheadBytes >= PNG_HEADER_LENGTH)) {
-      this.writeFrame(frame);
-    } else if (heartbeatDue) {
-      this.write(frame.png.subarray(this.aheadBytes, this.aheadBytes + 1));
-      this.aheadBytes += 1;
-      this.aheadOf = frame;
-    } else {
-      return false;
-    }
-    return true;
+    const due = this.periodic.due(now, heartbeats);
+    if (due === 'frame') this.writeFrame(frame);
+    else if (due === 'heartbeat') this.write(this.periodic.heartbeat(frame));
+    return due !== undefined;
   }
 
   /**
@@ -206,42 +184,28 @@ export class MultipartWriter {
     if (this.finished) return;
     if (!this.response.destroyed) {
       const shown = last ?? this.latest;
-      if (shown) this.completeAheadUnless(shown);
-      const rest = shown ? shown.png.subarray(this.aheadBytes) : Buffer.alloc(0);
-      this.response.end(Buffer.concat([rest, this.settings.format.closeDelimiter]));
+      const rest = shown ? this.periodic.complete(shown, 'png') : [];
+      this.response.end(Buffer.concat([...rest, this.settings.format.closeDelimiter]));
       // The viewer has as long to take the end as any data (a stall).
       closeConnectionWhenSent(this.response, this.settings.stallTimeoutMs);
     }
     this.finish();
   }
 
-  /** Destroy the connection (a stalled or abusive viewer). */
-  destroy(): void {
+  /** Destroy the connection (a stalled viewer). */
+  private destroy(): void {
     this.response.destroy();
     this.finish();
   }
 
-  /**
-   * The bytes sent ahead belong to another kind of PNG than `frame` (another size: a custom
-   * renderer): finish that part as the frame they came from, so `frame` starts a part whole.
-   */
-  private completeAheadUnless(frame: Frame): void {
-    const from = this.aheadOf;
-    if (this.aheadBytes === 0 || !from || sharesPrefix(from, frame, this.aheadBytes)) return;
-    this.write(from.wire.subarray(this.aheadBytes));
-    this.aheadBytes = 0;
-  }
-
   private writeFrame(frame: Frame): void {
-    this.completeAheadUnless(frame);
-    this.write(this.aheadBytes > 0 ? frame.wire.subarray(this.aheadBytes) : frame.wire);
-    this.aheadBytes = 0;
-    this.lastFrameAt = monotonicNow();
+    for (const chunk of this.periodic.complete(frame, 'wire')) this.write(chunk);
+    this.periodic.wroteFrame();
   }
 
   private write(chunk: Buffer): void {
     if (this.response.destroyed || this.response.writableEnded) return;
-    this.lastWriteAt = monotonicNow();
+    this.periodic.wrote();
     if (!this.response.write(chunk)) {
       this.blocked = true;
       this.lastProgressAt = monotonicNow();
@@ -278,12 +242,8 @@ export class MultipartWriter {
     // The listeners stay: a finished writer ignores them, and removing them (and the
     // writer from the response) costs more than it saves in a leave storm of ten thousand.
     this.latest = undefined;
-    this.aheadOf = undefined;
+    this.periodic.forget();
     this.lastFrame = undefined;
     this.onEnd();
   }
-}
-
-function sharesPrefix(a: Frame, b: Frame, length: number): boolean {
-  return a.png.compare(b.png, 0, length, 0, length) === 0;
 }

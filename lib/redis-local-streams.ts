@@ -1,9 +1,9 @@
 import { member } from './redis-sync-protocol.js';
+import { ViewerTally } from './viewer-tally.js';
 
 /** One room on this instance: its streams, and what Redis holds of them (as last acknowledged). */
 interface RoomState {
-  anon: number;
-  readonly viewers: Map<string, number>;
+  readonly tally: ViewerTally;
   writtenAnon: number;
   readonly written: Set<string>;
   /** Viewers here and not written; written and no longer here. */
@@ -12,7 +12,7 @@ interface RoomState {
 }
 
 /** What one call sends for one room. */
-export interface RoomSent {
+interface RoomSent {
   /** Streams without a viewer, when sent. */
   readonly anon: number | undefined;
   readonly adds: readonly string[];
@@ -42,14 +42,8 @@ export class LocalStreams {
   /** A stream opened; true when this instance's count changed. */
   increment(room: string, viewer?: string): boolean {
     const state = this.state(room);
-    if (viewer === undefined) {
-      state.anon += 1;
-    } else {
-      const held = state.viewers.get(viewer) ?? 0;
-      state.viewers.set(viewer, held + 1);
-      if (held > 0) return false;
-      if (!state.removes.delete(viewer)) state.adds.add(viewer);
-    }
+    if (!state.tally.add(viewer)) return false;
+    if (viewer !== undefined && !state.removes.delete(viewer)) state.adds.add(viewer);
     this.localTotal += 1;
     this.dirty.add(room);
     return true;
@@ -58,20 +52,8 @@ export class LocalStreams {
   /** A stream ended; true when this instance's count changed. */
   decrement(room: string, viewer?: string): boolean {
     const state = this.byRoom.get(room);
-    if (!state) return false;
-    if (viewer === undefined) {
-      if (state.anon === 0) return false;
-      state.anon -= 1;
-    } else {
-      const held = state.viewers.get(viewer) ?? 0;
-      if (held === 0) return false;
-      if (held > 1) {
-        state.viewers.set(viewer, held - 1);
-        return false;
-      }
-      state.viewers.delete(viewer);
-      if (!state.adds.delete(viewer)) state.removes.add(viewer);
-    }
+    if (!state?.tally.remove(viewer)) return false;
+    if (viewer !== undefined && !state.adds.delete(viewer)) state.removes.add(viewer);
     this.localTotal -= 1;
     this.dirty.add(room);
     this.forgetIfEmpty(room, state);
@@ -81,13 +63,12 @@ export class LocalStreams {
   /** This instance's own count in `room`, or over every room. */
   own(room?: string): number {
     if (room === undefined) return this.localTotal;
-    const state = this.byRoom.get(room);
-    return state ? state.anon + state.viewers.size : 0;
+    return this.byRoom.get(room)?.tally.count ?? 0;
   }
 
   /** Rooms with a stream here. */
   rooms(): string[] {
-    return [...this.byRoom].filter(([, state]) => state.anon > 0 || state.viewers.size > 0).map(([room]) => room);
+    return [...this.byRoom].filter(([, state]) => !state.tally.empty).map(([room]) => room);
   }
 
   /** Rooms this instance has anything in, here or in Redis. */
@@ -98,7 +79,7 @@ export class LocalStreams {
   /** Does this instance hold the member (here, or in Redis as acknowledged)? */
   holds(room: string, viewer: string): boolean {
     const state = this.byRoom.get(room);
-    return !!state && (state.viewers.has(viewer) || state.written.has(viewer));
+    return !!state && (state.tally.has(viewer) || state.written.has(viewer));
   }
 
   /**
@@ -109,7 +90,7 @@ export class LocalStreams {
   pending(room: string, holders: (member: string) => number | undefined): number {
     const state = this.byRoom.get(room);
     if (!state) return 0;
-    let diff = state.anon - state.writtenAnon;
+    let diff = state.tally.anonymous - state.writtenAnon;
     for (const viewer of state.adds) if ((holders(member(viewer, room)) ?? 0) === 0) diff += 1;
     for (const viewer of state.removes) if ((holders(member(viewer, room)) ?? 1) <= 1) diff -= 1;
     return diff;
@@ -117,7 +98,7 @@ export class LocalStreams {
 
   /** Rooms where `pending` may be non-zero. */
   unsettled(): string[] {
-    return [...this.byRoom].filter(([, s]) => s.anon !== s.writtenAnon || s.adds.size > 0 || s.removes.size > 0).map(([room]) => room);
+    return [...this.byRoom].filter(([, s]) => s.tally.anonymous !== s.writtenAnon || s.adds.size > 0 || s.removes.size > 0).map(([room]) => room);
   }
 
   /** Take what the next call sends: the changed rooms (`delta`), also every count (`beat`), or everything (`full`). */
@@ -128,10 +109,10 @@ export class LocalStreams {
     for (const room of names) {
       const state = this.byRoom.get(room);
       if (!state) continue;
-      const anon = mode !== 'delta' || state.anon !== state.writtenAnon ? state.anon : undefined;
+      const anon = mode !== 'delta' || state.tally.anonymous !== state.writtenAnon ? state.tally.anonymous : undefined;
       rooms.set(room, { anon, adds: [...state.adds], removes: [...state.removes] });
     }
-    const members = mode === 'full' ? [...this.byRoom].flatMap(([room, state]) => [...state.viewers.keys()].map((viewer) => member(viewer, room))) : undefined;
+    const members = mode === 'full' ? [...this.byRoom].flatMap(([room, state]) => [...state.tally.viewers()].map((viewer) => member(viewer, room))) : undefined;
     return { rooms, allAnon: mode !== 'delta', members };
   }
 
@@ -174,7 +155,7 @@ export class LocalStreams {
     for (const [room, state] of this.byRoom) {
       if (i++ % parts !== turn % parts) continue;
       rooms.push(room);
-      for (const viewer of state.written) if (state.viewers.has(viewer)) holds.push(member(viewer, room));
+      for (const viewer of state.written) if (state.tally.has(viewer)) holds.push(member(viewer, room));
     }
     return { rooms, holds };
   }
@@ -192,14 +173,14 @@ export class LocalStreams {
   private state(room: string): RoomState {
     let state = this.byRoom.get(room);
     if (!state) {
-      state = { anon: 0, viewers: new Map(), writtenAnon: 0, written: new Set(), adds: new Set(), removes: new Set() };
+      state = { tally: new ViewerTally(), writtenAnon: 0, written: new Set(), adds: new Set(), removes: new Set() };
       this.byRoom.set(room, state);
     }
     return state;
   }
 
   private forgetIfEmpty(room: string, state: RoomState): void {
-    if (state.anon === 0 && state.writtenAnon === 0 && state.viewers.size === 0 && state.written.size === 0 && !this.dirty.has(room)) {
+    if (state.tally.empty && state.writtenAnon === 0 && state.written.size === 0 && !this.dirty.has(room)) {
       this.byRoom.delete(room);
     }
   }

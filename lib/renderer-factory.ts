@@ -13,7 +13,7 @@ export function rendererFactory(
   config: Configuration,
   onRender: () => void,
 ): (room: string, pixelRatio: number, drawsAtOnce?: boolean) => FrameRenderer {
-  const canvasRenderers = config.render ? undefined : createCanvasRenderers(config.image, config.canvas);
+  const canvasRenderers = config.render ? undefined : createCanvasRenderers(config.image, config.canvas, config.formatCount);
   const shared = config.roomInDrawing ? undefined : new SharedFrames();
   return (room, pixelRatio, drawsAtOnce = false) => {
     const renderer = config.render

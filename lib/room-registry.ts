@@ -1,50 +1,32 @@
 import type { FrameBroadcaster } from './frame-broadcaster.js';
 import type { MultipartWriter } from './multipart-writer.js';
-
-/** The room of every stream when no `room` option names another. */
-export const DEFAULT_ROOM = '';
-/** The longest room name accepted. */
-export const MAX_ROOM_NAME_LENGTH = 128;
-
-/** Control, format (bidi overrides), surrogate, private-use and separator characters. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]/u;
-
-/** Why a room name is refused (the text of a 400), or undefined when it is fine. */
-export function roomNameProblem(name: string): string | undefined {
-  if (name.length > MAX_ROOM_NAME_LENGTH) return `The room name is too long: at most ${MAX_ROOM_NAME_LENGTH} characters.`;
-  if (UNPRINTABLE.test(name)) return 'The room name may hold printable characters only.';
-  return undefined;
-}
+import { DEFAULT_ROOM } from './room-names.js';
+import { ViewerTally } from './viewer-tally.js';
 
 /** The streams of one room at one pixel ratio, and the broadcaster that feeds them. */
-export interface Channel {
+interface Channel {
   readonly pixelRatio: number;
   readonly broadcaster: FrameBroadcaster;
   readonly writers: Set<MultipartWriter>;
 }
 
 /** One room (page) with streams on this instance. */
-export interface Room {
+interface Room {
   readonly name: string;
   /** One channel per pixel ratio in use. */
   readonly channels: Map<number, Channel>;
-  /** Streams without a viewer. */
-  anonymous: number;
-  /** This instance's viewers here (digests), each with its number of streams. */
-  readonly viewers: Map<string, number>;
+  /** This instance's streams here: without a viewer, and each viewer (digest) once. */
+  readonly tally: ViewerTally;
   /** The room's count as last reported in a `change` event. */
   lastCount: number;
 }
 
-export interface RoomRegistrySettings {
+interface RoomRegistrySettings {
   /** The most rooms besides the default one with streams at once. */
   readonly maxRooms: number;
   /** The default room's channel at this ratio lives as long as the registry (it has frames ready at start-up). */
   readonly pinnedPixelRatio: number;
-  /**
-   * A new broadcaster for a room at a pixel ratio, whose streams will be `writers`; may
-   * throw (a drawing that fails).
-   */
+  /** A new broadcaster for a room at a pixel ratio; may throw (a drawing that fails). */
   createBroadcaster(room: string, pixelRatio: number): FrameBroadcaster;
   /** The room's count now. */
   readCount(room: string): number;
@@ -68,6 +50,7 @@ export class RoomRegistry {
     this.rooms.set(DEFAULT_ROOM, this.pinned);
   }
 
+  /** The room `name` while it has streams (the default room always). */
   get(name: string): Room | undefined {
     return this.rooms.get(name);
   }
@@ -91,21 +74,14 @@ export class RoomRegistry {
       this.others += 1;
     }
     channel.writers.add(writer);
-    if (viewer === undefined) room.anonymous += 1;
-    else room.viewers.set(viewer, (room.viewers.get(viewer) ?? 0) + 1);
+    room.tally.add(viewer);
     return { room, channel };
   }
 
   /** Remove a stream added by `join`; a channel, then a room, with no stream left is closed and forgotten. */
   leave(room: Room, channel: Channel, writer: MultipartWriter, viewer: string | undefined): void {
     if (!channel.writers.delete(writer)) return;
-    if (viewer === undefined) {
-      room.anonymous -= 1;
-    } else {
-      const held = room.viewers.get(viewer) ?? 0;
-      if (held <= 1) room.viewers.delete(viewer);
-      else room.viewers.set(viewer, held - 1);
-    }
+    room.tally.remove(viewer);
     const pinned = room === this.pinned && channel.pixelRatio === this.settings.pinnedPixelRatio;
     if (channel.writers.size === 0 && !pinned) {
       channel.broadcaster.close();
@@ -119,12 +95,12 @@ export class RoomRegistry {
 
   /** Every room with at least one stream. */
   *active(): IterableIterator<Room> {
-    for (const room of this.rooms.values()) if (hasStreams(room)) yield room;
+    for (const room of this.rooms.values()) if (!room.tally.empty) yield room;
   }
 
   /** How many rooms have streams, the default one included when it has. */
   get activeCount(): number {
-    return this.others + (hasStreams(this.pinned) ? 1 : 0);
+    return this.others + (this.pinned.tally.empty ? 0 : 1);
   }
 
   /** How many broadcasters are open (one per room and pixel ratio in use, and the pinned one). */
@@ -140,7 +116,7 @@ export class RoomRegistry {
   }
 
   private newRoom(name: string): Room {
-    return { name, channels: new Map(), anonymous: 0, viewers: new Map(), lastCount: this.settings.readCount(name) };
+    return { name, channels: new Map(), tally: new ViewerTally(), lastCount: this.settings.readCount(name) };
   }
 
   private channel(room: Room, pixelRatio: number): Channel {
@@ -149,8 +125,4 @@ export class RoomRegistry {
     room.channels.set(pixelRatio, channel);
     return channel;
   }
-}
-
-function hasStreams(room: Room): boolean {
-  return room.anonymous > 0 || room.viewers.size > 0;
 }

@@ -3,17 +3,13 @@ import { PNG } from 'pngjs';
 import { FRAME_CACHE_BYTES, FrameCache } from '../../lib/frame-cache.js';
 import { MultipartFormat } from '../../lib/multipart-format.js';
 import { PalettePngEncoder } from '../../lib/png-encoder.js';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually } from '../helpers/time.js';
 import { showsCount } from '../../support/png.js';
-import { Viewer, closeAllViewers, tracked } from '../helpers/viewer.js';
+import { Viewer } from '../helpers/viewer.js';
 
 // The frames a counter keeps: one buffer each, shared by the rooms when the drawing is, and
 // bounded by bytes for the whole counter, whatever the number of rooms.
-
-afterEach(async () => {
-  closeAllViewers();
-  await closeAllApps();
-});
 
 const format = new MultipartFormat();
 function frameOfWidth(count: number, width: number) {
@@ -54,13 +50,13 @@ test('the cache keeps at most its budget in bytes over every shelf, forgetting t
 
 test('with a drawing of the count alone, rooms share their frames: 30 rooms hold what one room holds, and stats() says how much', async () => {
   const app = await startCounterApp({ room: (req: Request) => req.query.page as string | undefined, maxRoomsPerIp: 100 });
-  const first = tracked(await Viewer.open(app.url, { path: '/online.png?page=r0' }));
+  const first = await Viewer.open(app.url, { path: '/online.png?page=r0' });
   await first.waitForLastFrame((png) => showsCount(png, 1), 'room r0 to show 1');
   // The neighbours (0 and 2) are drawn once the count has settled.
   await eventually(() => app.counter.stats().frameBytes >= 3 * first.lastFrame!.length, 'frames for 0, 1 and 2 kept');
   const oneRoom = app.counter.stats().frameBytes;
   for (let room = 1; room < 30; room++) {
-    const viewer = tracked(await Viewer.open(app.url, { path: `/online.png?page=r${room}` }));
+    const viewer = await Viewer.open(app.url, { path: `/online.png?page=r${room}` });
     await viewer.waitForLastFrame((png) => showsCount(png, 1), `room r${room} to show 1`);
   }
   expect(app.counter.stats().rooms).toBe(30);
