@@ -1,9 +1,11 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { StreamTargets } from './stream-target.js';
+import type { RequestReader } from './request-reader.js';
 
 /** What a refused viewer is told to wait before trying again. */
 export const RETRY_AFTER_SECONDS = 10;
+/** The answer to a request after `counter.close()` (a 503). */
 export const SHUTTING_DOWN = 'The counter is shutting down.';
+/** The answer when a room's image cannot be drawn (a 500). */
 export const CANNOT_DRAW = 'The counter image could not be drawn.';
 
 /** A short plain-text refusal, never cached and never counted. */
@@ -21,10 +23,10 @@ export function inRoom(error: Error, room: string): Error {
 }
 
 /** The request's room; or, having answered 400 for a bad name (or passed on what `room` threw), undefined. */
-export function roomOrReply(targets: StreamTargets, req: Request, res: Response, next: NextFunction): string | undefined {
+export function roomOrReply(reader: RequestReader, req: Request, res: Response, next: NextFunction): string | undefined {
   let named: { room: string } | { problem: string };
   try {
-    named = targets.roomOf(req);
+    named = reader.roomOf(req);
   } catch (error) {
     next(error);
     return undefined;

@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
-import { describeValue as describe, failOptions as fail } from './errors.js';
+import { describe, fail, failInvalid } from './validation.js';
 import { roomOrReply } from './replies.js';
-import type { StreamTargets } from './stream-target.js';
-import type { CountStore, ShieldsOptions } from './types.js';
+import type { RequestReader } from './request-reader.js';
+import type { CountStore, ShieldsOptions } from './types/index.js';
 
 /** The badge's settings, checked and with the defaults filled in. */
 export interface ShieldsBadge extends Required<ShieldsOptions> {
@@ -18,19 +18,19 @@ export function resolveShields(option: unknown, streamPath: string): ShieldsBadg
   if (option === false) return undefined;
   const options: unknown = option === undefined || option === true ? {} : option;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    fail(`\`shields\` must be true, false or { label, color, cacheSeconds }, for example { label: 'readers' }; got ${describe(option)}.`);
+    failInvalid(false, `\`shields\` must be true, false or { label, color, cacheSeconds }, for example { label: 'readers' }; got ${describe(option)}.`);
   }
   const unknown = Object.keys(options).find((name) => !FIELDS.includes(name));
-  if (unknown !== undefined) fail(`Unknown field \`shields.${unknown}\`; \`shields\` takes ${FIELDS.join(', ')}.`);
+  if (unknown !== undefined) fail('ERR_USER_COUNTER_UNKNOWN_OPTION', `Unknown field \`shields.${unknown}\`; \`shields\` takes ${FIELDS.join(', ')}.`);
   // `undefined` means "not given", as for every option.
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const { label, color, cacheSeconds } = { ...DEFAULTS, ...given } as Record<string, unknown>;
-  if (typeof label !== 'string') fail(`\`shields.label\` must be a string (the badge's left side; '' for none); got ${describe(label)}.`);
+  if (typeof label !== 'string') failInvalid(false, `\`shields.label\` must be a string (the badge's left side; '' for none); got ${describe(label)}.`);
   if (typeof color !== 'string' || color.trim() === '') {
-    fail(`\`shields.color\` must be a shields.io colour such as 'green', 'blue' or '#4c1'; got ${describe(color)}.`);
+    failInvalid(typeof color === 'string', `\`shields.color\` must be a shields.io colour such as 'green', 'blue' or '#4c1'; got ${describe(color)}.`);
   }
   if (typeof cacheSeconds !== 'number' || !Number.isInteger(cacheSeconds) || cacheSeconds < 0) {
-    fail(`\`shields.cacheSeconds\` must be a whole number, 0 or more (shields.io applies at least 300); got ${describe(cacheSeconds)}.`);
+    failInvalid(typeof cacheSeconds === 'number', `\`shields.cacheSeconds\` must be a whole number, 0 or more (shields.io applies at least 300); got ${describe(cacheSeconds)}.`);
   }
   const base = streamPath.endsWith('.png') ? streamPath.slice(0, -'.png'.length) : streamPath;
   return { path: `${base}.shields.json`, label, color, cacheSeconds };
@@ -45,7 +45,7 @@ export class ShieldsEndpoint {
   constructor(
     private readonly badge: ShieldsBadge,
     private readonly store: CountStore,
-    private readonly targets: StreamTargets,
+    private readonly reader: RequestReader,
     private readonly formatCount: (count: number) => string,
   ) {}
 
@@ -55,7 +55,7 @@ export class ShieldsEndpoint {
 
   handle(req: Request, res: Response, next: NextFunction): void {
     // The default room unless the `room` option names another, as for the JSON count.
-    const room = roomOrReply(this.targets, req, res, next);
+    const room = roomOrReply(this.reader, req, res, next);
     if (room === undefined) return;
     const { label, color, cacheSeconds } = this.badge;
     // shields.io rejects a badge with any other field.

@@ -5,9 +5,9 @@ import { staticImageRejection } from './hotlink-policy.js';
 import type { Configuration } from './options.js';
 import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse, roomOrReply } from './replies.js';
 import type { RoomRegistry } from './room-registry.js';
-import { StaticImages, asksForStaticImage } from './static-fallback.js';
-import type { StreamTargets } from './stream-target.js';
-import type { CountStore } from './types.js';
+import type { RequestReader } from './request-reader.js';
+import { StaticImages } from './static-fallback.js';
+import type { CountStore } from './types/index.js';
 
 /**
  * `?static=1` is a URL of its own: a shared cache may keep it briefly (GitHub's camo shows a count
@@ -20,10 +20,10 @@ const OWN_URL_CACHING = 'public, max-age=10';
  */
 const STREAM_URL_CACHING = 'no-store';
 
-export interface StaticRouteSettings {
+interface StaticRouteSettings {
   readonly config: Configuration;
   readonly store: CountStore;
-  readonly targets: StreamTargets;
+  readonly reader: RequestReader;
   readonly registry: RoomRegistry;
   readonly rendererFor: (room: string, pixelRatio: number) => FrameRenderer;
   readonly isClosing: () => boolean;
@@ -31,7 +31,7 @@ export interface StaticRouteSettings {
 }
 
 /**
- * One PNG of the room's count, for a client that cannot stream (see static-fallback.ts):
+ * One PNG of the room's count, for a client that cannot stream (see request-reader.ts):
  * the frame the room's streams show when it is of this count, else a render (cached). Not counted.
  */
 export class StaticImageRoute {
@@ -44,17 +44,17 @@ export class StaticImageRoute {
   }
 
   handle(req: Request, res: Response, next: NextFunction): void {
-    const { config, store, targets, registry, report } = this.settings;
+    const { config, store, reader, registry, report } = this.settings;
     const rejection = staticImageRejection(req, config);
     if (rejection) return refuse(res, 403, rejection);
     if (this.settings.isClosing()) return refuse(res, 503, SHUTTING_DOWN, RETRY_AFTER_SECONDS);
-    const room = roomOrReply(targets, req, res, next);
+    const room = roomOrReply(reader, req, res, next);
     if (room === undefined) return;
-    const pixelRatio = targets.pixelRatioOf(req);
+    const pixelRatio = reader.pixelRatioOf(req);
     const count = store.count(room);
     const live = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.firstFrame(count);
     const png = live?.count === count ? Promise.resolve(live.png) : this.images.png(room, pixelRatio, count);
-    const cacheControl = asksForStaticImage(req) ? OWN_URL_CACHING : STREAM_URL_CACHING;
+    const cacheControl = reader.asksForStaticImage(req) ? OWN_URL_CACHING : STREAM_URL_CACHING;
     png
       .then(
         (buffer) => {

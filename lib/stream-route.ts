@@ -1,0 +1,240 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Emitter } from 'mitt';
+import { BrowserStreams } from './browser-streams.js';
+import type { BrowserTag } from './browser-streams.js';
+import { ConnectionLimits } from './connection-limits.js';
+import { countsIn } from './count-relay.js';
+import type { StatsRecorder } from './counter-stats.js';
+import { toError } from './events.js';
+import { hotlinkRejection } from './hotlink-policy.js';
+import type { MultipartFormat } from './multipart-format.js';
+import { MultipartWriter } from './multipart-writer.js';
+import type { WriterSettings } from './multipart-writer.js';
+import type { Configuration } from './options.js';
+import { hasRequestQueuedBehind, markStreaming } from './pipelined-requests.js';
+import { warnOfUntrustedProxy } from './proxy-warning.js';
+import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse } from './replies.js';
+import type { RequestReader } from './request-reader.js';
+import { shedRequestState } from './request-footprint.js';
+import { DEFAULT_ROOM } from './room-names.js';
+import type { RoomRegistry } from './room-registry.js';
+import { framingFor } from './stream-framing.js';
+import type { StreamFraming } from './stream-framing.js';
+import type { UserCounterEvents } from './types/index.js';
+
+/** How long `close()` waits for a viewer to take the close-delimiter before cutting it off. */
+const CLOSE_GRACE_MS = 2000;
+const TOO_MANY_ROOMS = 'Too many pages are being counted right now. Try again shortly.';
+
+interface StreamRouteSettings {
+  readonly config: Configuration;
+  readonly registry: RoomRegistry;
+  readonly reader: RequestReader;
+  readonly format: MultipartFormat;
+  /** The period of the shared tick that drives every stream's keep-alives and heartbeats. */
+  readonly tickMs: number;
+  readonly stats: StatsRecorder;
+  readonly events: Emitter<UserCounterEvents>;
+  readonly report: (error: Error) => void;
+}
+
+/** A stream request that passed the request's own checks: what it asks for, and who asks. */
+interface StreamRequest {
+  readonly req: Request;
+  readonly res: Response;
+  readonly room: string;
+  readonly pixelRatio: number;
+  /** The viewer's digest (`identify`); undefined: the stream counts on its own. */
+  readonly viewer: string | undefined;
+  /** The address the per-address caps count. */
+  readonly address: string;
+  /** The browser the per-browser cap counts; undefined when that cap does not apply. */
+  readonly browser: BrowserTag | undefined;
+  /** Whether the browser's streams get heartbeat bytes. */
+  readonly framing: StreamFraming;
+}
+
+/**
+ * The stream at `path`, in named steps: `admit` checks what a request asks for and answers a
+ * refusal, or hands back a StreamRequest; once the request has its connection (a pipelined one
+ * waits for it), `admitConnection` checks the caps and `open` commits the stream: counted,
+ * subscribed to its room's broadcaster, until it ends (`streamEnded`).
+ */
+export class StreamRoute {
+  private readonly streams = new Set<MultipartWriter>();
+  private readonly limits: ConnectionLimits;
+  private readonly browsers: BrowserStreams;
+  private readonly writerSettings: WriterSettings;
+  private readonly headers: Readonly<Record<string, string>>;
+  private closing = false;
+
+  constructor(private readonly settings: StreamRouteSettings) {
+    const { config, format, tickMs, stats } = settings;
+    this.limits = new ConnectionLimits({ ...config, defaultRoom: DEFAULT_ROOM });
+    this.browsers = new BrowserStreams(config.maxStreamsPerBrowser, config.path);
+    const { keepAliveMs, heartbeatMs, stallTimeoutMs, maxStreamMs } = config;
+    this.writerSettings = { format, keepAliveMs, heartbeatMs, tickMs, stallTimeoutMs, maxStreamMs, stats: stats.frames };
+    this.headers = {
+      'Content-Type': format.contentType,
+      'Cache-Control': 'no-store, no-cache, must-revalidate, no-transform',
+      Pragma: 'no-cache',
+      Expires: '0',
+      'X-Accel-Buffering': 'no',
+      'X-Content-Type-Options': 'nosniff',
+      // The framing depends on the browser (lib/stream-framing.ts): no cache may serve one browser's to another.
+      Vary: 'User-Agent',
+    };
+  }
+
+  /** The open streams. */
+  get openStreams(): ReadonlySet<MultipartWriter> {
+    return this.streams;
+  }
+
+  /** Whether `close()` was called: every request is refused from then on. */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Serve a stream request; what the `room` or `identify` option throws goes to `next`. */
+  handle(req: Request, res: Response, next: NextFunction): void {
+    let request: StreamRequest | undefined;
+    try {
+      request = this.admit(req, res);
+    } catch (error) {
+      return next(error);
+    }
+    if (request) this.whenConnected(request);
+  }
+
+  /**
+   * Refuse every new stream, and end the open ones with their last frame and the close-delimiter;
+   * resolves once each has ended (or been cut off after CLOSE_GRACE_MS).
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.streams].map((writer) => endStream(writer)));
+  }
+
+  /** What the request asks for; undefined once it is answered (a refusal, or a HEAD's headers). */
+  private admit(req: Request, res: Response): StreamRequest | undefined {
+    const { config, reader } = this.settings;
+    const rejection = hotlinkRejection(req, config);
+    if (rejection) return void refuse(res, 403, rejection);
+    if (this.closing) return void refuse(res, 503, SHUTTING_DOWN, RETRY_AFTER_SECONDS);
+    const named = reader.roomOf(req);
+    if ('problem' in named) return void refuse(res, 400, named.problem);
+    if (req.method === 'HEAD') {
+      res.writeHead(200, this.headers);
+      return void res.end();
+    }
+    return {
+      req,
+      res,
+      room: named.room,
+      pixelRatio: reader.pixelRatioOf(req),
+      viewer: reader.viewerOf(req),
+      address: reader.addressOf(req),
+      browser: this.browsers.tag(req),
+      framing: framingFor(req.headers['user-agent']),
+    };
+  }
+
+  /**
+   * A request pipelined behind another on one connection has no socket until the responses
+   * before it are done: it streams, and counts, only from then.
+   */
+  private whenConnected(request: StreamRequest): void {
+    const { req, res } = request;
+    if (!res.socket) {
+      if (!req.socket.destroyed) res.once('socket', () => this.whenConnected(request));
+      return;
+    }
+    if (this.admitConnection(request)) this.open(request);
+  }
+
+  /** Whether the request, now on its connection, may stream; if not, it has been answered (or its connection closed). */
+  private admitConnection({ req, res, room, address }: StreamRequest): boolean {
+    // The viewer may have gone before we got here; then there is nothing to count. A request
+    // queued behind this one would wait for ever (lib/pipelined-requests.ts): close the connection.
+    if (res.destroyed || req.socket.destroyed) return false;
+    if (hasRequestQueuedBehind(req)) {
+      req.socket.destroy();
+      return false;
+    }
+    if (this.closing) {
+      refuse(res, 503, SHUTTING_DOWN, RETRY_AFTER_SECONDS);
+      return false;
+    }
+    if (!this.settings.registry.admits(room)) {
+      refuse(res, 429, TOO_MANY_ROOMS, RETRY_AFTER_SECONDS);
+      return false;
+    }
+    const refusal = this.limits.admitConnection(address, req.socket, room);
+    if (refusal) {
+      warnOfUntrustedProxy(req, address, refusal, this.settings.config.warnings);
+      refuse(res, refusal.status, refusal.reason, RETRY_AFTER_SECONDS);
+      return false;
+    }
+    return true;
+  }
+
+  /** Commit an admitted stream: join its room, send the headers and the first frame, count it. */
+  private open(request: StreamRequest): void {
+    const { req, res, room: name, pixelRatio, viewer, browser } = request;
+    const { config, registry, events, report } = this.settings;
+    const { store } = config;
+    let joined: ReturnType<RoomRegistry['join']> | undefined;
+    const writer = new MultipartWriter(res, this.writerSettings, () => {
+      if (browser) this.browsers.remove(browser.id, writer);
+      if (joined) this.streamEnded(request, writer, joined);
+    }, request.framing);
+    try {
+      joined = registry.join(name, pixelRatio, writer, viewer);
+    } catch (error) {
+      // A new room whose first frames cannot be drawn (a `text` that throws).
+      report(inRoom(toError(error), name));
+      this.limits.releaseConnection(req.socket);
+      return refuse(res, 500, CANNOT_DRAW);
+    }
+    res.writeHead(200, browser?.setCookie ? { ...this.headers, 'Set-Cookie': browser.setCookie } : this.headers);
+    markStreaming(req);
+    store.increment(name, viewer);
+    this.streams.add(writer);
+    const { broadcaster } = joined.channel;
+    // When the server ends the stream (close(), maxStreamMs, a newer tab), the image keeps its last frame: make it say so.
+    const lastFrame = config.endedFrame
+      ? (shown: number | undefined) => broadcaster.endedFrame(shown ?? store.count(name))
+      : undefined;
+    writer.start(broadcaster.firstFrame(store.count(name)), lastFrame);
+    broadcaster.subscribe(writer);
+    if (browser) this.browsers.add(browser.id, writer);
+    shedRequestState(req, res);
+    events.emit('connect', countsIn(store, name));
+  }
+
+  /** An open stream ended, for any reason: uncount it and let go of what it held. */
+  private streamEnded({ room, viewer }: StreamRequest, writer: MultipartWriter, joined: ReturnType<RoomRegistry['join']>): void {
+    const { config, registry, stats, events } = this.settings;
+    stats.closed(writer);
+    this.streams.delete(writer);
+    joined.channel.broadcaster.unsubscribe(writer);
+    registry.leave(joined.room, joined.channel, writer, viewer);
+    config.store.decrement(room, viewer);
+    events.emit('disconnect', countsIn(config.store, room));
+  }
+}
+
+/** End a stream with its last frame and the close-delimiter; cut it off if the viewer does not take it in time. */
+function endStream(writer: MultipartWriter): Promise<void> {
+  const res = writer.response;
+  return new Promise((resolve) => {
+    if (res.closed) return resolve();
+    const timer = setTimeout(() => res.destroy(), CLOSE_GRACE_MS);
+    res.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    void writer.endFromServer();
+  });
+}
