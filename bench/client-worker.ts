@@ -1,4 +1,5 @@
-import { BenchViewer, HashTable, loopbackAddress } from './viewer.js';
+import { HashTable } from './frame-hash.js';
+import { BenchViewer, loopbackAddress } from './viewer.js';
 import { notify, now, serve } from './ipc.js';
 import type { Message } from './ipc.js';
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { census, perStream } from './heap-snapshot.js';
 import { Child, rssBytes, sleep } from './ipc.js';
-import { BenchViewer, HashTable, loopbackAddress } from './viewer.js';
+import { HashTable } from './frame-hash.js';
+import { BenchViewer, loopbackAddress } from './viewer.js';
 
 /**
  * Memory per open stream of the counter, the floor and the Express floor, measured the

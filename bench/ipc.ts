@@ -18,6 +18,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Check every `everyMs` until `check` holds (true) or `timeoutMs` has passed (false). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 5): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
 /** A message on the IPC channel: a request (`id`), a reply (`reply`), or an event (neither). */
 export interface Message {
   type: string;

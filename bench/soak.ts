@@ -1,12 +1,9 @@
-import { fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import express from 'express';
-import { userCounterMiddleware } from '../lib/index.js';
 import type { Sample, ViewerPage } from '../support/browsers/index.js';
+import { chromiumPss } from './chromium-memory.js';
+import { ServerProcess } from './soak-server.js';
 
 /**
  * The soak (`npm run soak -- --minutes 60`): one Chromium page stays on the stream for
@@ -16,8 +13,8 @@ import type { Sample, ViewerPage } from '../support/browsers/index.js';
  * every settled sample that is not the frame for the current count, and the memory
  * of the browser and of the server at the start, each minute, and at the end.
  *
- * The server runs in a child process (this file with `--server`), so that its memory
- * is its own. Exits with 1 when anything was blank, late or wrong.
+ * The server runs in a child process (`soak-server.ts`), so that its memory is its own.
+ * Exits with 1 when anything was blank, late or wrong.
  *
  *   --minutes 60      how long (fractions allowed)
  *   --every-ms 3000   a join or a leave this often
@@ -32,119 +29,6 @@ function option(name: string, fallback: number): number {
   const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a number above 0.`);
   return value;
-}
-
-// ---- The server (child process) ----
-
-interface MemoryReport {
-  rss: number;
-  heapUsed: number;
-  external: number;
-  count: number;
-}
-
-type ToServer = { type: 'memory' } | { type: 'stop' };
-type FromServer = ({ type: 'ready'; port: number }) | ({ type: 'memory' } & MemoryReport);
-
-function runServer(): void {
-  const send = (message: FromServer): void => void process.send!(message);
-  const app = express();
-  const router = userCounterMiddleware();
-  app.use(router);
-  // The same page as the browser tests' IMAGE_PAGE_HTML (not imported: that would load Playwright here).
-  app.get('/', (_req, res) => {
-    res.type('html').send('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Users online</title></head><body><img src="/online.png" width=200 height=30 alt="Users online"></body></html>');
-  });
-  const server = app.listen(0, '127.0.0.1', () => send({ type: 'ready', port: (server.address() as AddressInfo).port }));
-  process.on('message', (message: ToServer) => {
-    if (message.type === 'memory') {
-      (globalThis as { gc?: () => void }).gc?.();
-      const { rss, heapUsed, external } = process.memoryUsage();
-      send({ type: 'memory', rss, heapUsed, external, count: router.counter.count });
-    } else {
-      void router.counter.close().then(() => {
-        server.closeAllConnections();
-        server.close(() => process.exit(0));
-      });
-    }
-  });
-}
-
-// ---- The browser side ----
-
-class ServerProcess {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string,
-  ) {}
-
-  static async start(): Promise<ServerProcess> {
-    const child = fork(__filename, ['--server'], { execArgv: [...process.execArgv, '--expose-gc'], stdio: 'inherit' });
-    const port = await new Promise<number>((resolve, reject) => {
-      child.once('message', (message: FromServer) => (message.type === 'ready' ? resolve(message.port) : reject(new Error('The server did not start.'))));
-      child.once('exit', (code) => reject(new Error(`The server exited (${code}) before listening.`)));
-    });
-    return new ServerProcess(child, `http://127.0.0.1:${port}/`);
-  }
-
-  memory(): Promise<MemoryReport> {
-    return new Promise((resolve) => {
-      this.child.once('message', (message: FromServer) => {
-        if (message.type === 'memory') resolve(message);
-      });
-      this.child.send({ type: 'memory' } satisfies ToServer);
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.send({ type: 'stop' } satisfies ToServer);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-/** The processes under `root` (its descendants), from /proc. */
-function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const found: number[] = [];
-  const queue = [root];
-  while (queue.length) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
-/** Chromium's memory: the proportional set size summed over its processes (shared pages counted once). */
-function chromiumPss(): { pss: number; processes: number } {
-  let pss = 0;
-  let processes = 0;
-  for (const pid of descendants(process.pid)) {
-    try {
-      if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('chrom')) continue;
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      pss += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
-      processes += 1;
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return { pss, processes };
 }
 
 interface MemoryReading {
@@ -299,11 +183,7 @@ async function main(): Promise<void> {
   if (blank.length + late.length + wrong.length > 0) process.exitCode = 1;
 }
 
-if (process.argv.includes('--server')) {
-  runServer();
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
 import net from 'node:net';
+import { frameHash } from './frame-hash.js';
+import type { HashTable } from './frame-hash.js';
 import { MultipartScanner } from './multipart-scanner.js';
 import { now } from './ipc.js';
 
 /** Where a viewer connects, and from which loopback address. */
-export interface ViewerTarget {
+interface ViewerTarget {
   readonly port: number;
   readonly path: string;
   readonly localAddress: string;
@@ -44,26 +45,6 @@ function requestBytes(port: number, path: string): Buffer {
     requests.set(key, bytes);
   }
   return bytes;
-}
-
-/** A short hash of a frame's bytes. */
-export function frameHash(png: Uint8Array): string {
-  return createHash('sha1').update(png).digest('base64').slice(0, 16);
-}
-
-/** Interns frame hashes as small numbers, so a viewer's history is a few numbers. */
-export class HashTable {
-  private readonly ids = new Map<string, number>();
-  readonly names: string[] = [];
-  id(hash: string): number {
-    let id = this.ids.get(hash);
-    if (id === undefined) {
-      id = this.names.length;
-      this.ids.set(hash, id);
-      this.names.push(hash);
-    }
-    return id;
-  }
 }
 
 /**
