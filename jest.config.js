@@ -6,6 +6,8 @@ const base = {
   // The multipart parser used by the tests ships ES modules only.
   transformIgnorePatterns: ['/node_modules/(?!(@remix-run)/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // One afterEach closes whatever a test left open (viewers, raw connections, browsers, apps).
+  setupFilesAfterEnv: ['<rootDir>/__tests__/helpers/cleanup.ts'],
 };
 
 // Tests live in folders by kind (__tests__/README.md). Behaviour over HTTP (`http/`) runs again

@@ -1,10 +1,8 @@
 // Twenty seconds of people coming and going, in each engine: the watched page's image is
 // a whole frame of one count in every sample (never blank, broken or half-drawn).
-import { closeAllApps } from '../helpers/counter-app.js';
 import {
   BLANK_PATH,
   churn,
-  closeAllViewers,
   describeSample,
   ENGINES,
   openAndWatch,
@@ -15,14 +13,6 @@ import {
   useBrowser,
 } from '../helpers/browser.js';
 import type { ChurnStep, Engine } from '../helpers/browser.js';
-
-afterEach(async () => {
-  try {
-    await closeAllViewers();
-  } finally {
-    await closeAllApps();
-  }
-});
 
 const RUN_MS = 20_000;
 const KEEP_ALIVE_MS = 3000;

@@ -3,7 +3,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  closeAllViewers,
   describeSample,
   joinAndWait,
   leaveAndWait,
@@ -21,8 +20,6 @@ let demo: DemoServer | undefined;
 beforeAll(async () => {
   demo = await startDemo();
 }, 60_000);
-
-afterEach(() => closeAllViewers());
 
 afterAll(async () => {
   await demo?.stop();

@@ -2,17 +2,13 @@
 // host and each tab's image holds one, so the counter keeps at most maxStreamsPerBrowser (4)
 // streams per browser and ends the oldest with a dimmed frame. Ten tabs of one profile must
 // all load, in Chromium and in Firefox.
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
-import { closeAllViewers, screenShows, screenShowsEnded, servePage, useBrowser } from '../helpers/browser.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually } from '../helpers/time.js';
+import { screenShows, screenShowsEnded, servePage, useBrowser } from '../helpers/browser.js';
 import type { Sample, Viewer } from '../helpers/browser.js';
 
 const TABS = 10;
 const LIVE = 4;
-
-afterEach(async () => {
-  await closeAllViewers();
-  await closeAllApps();
-});
 
 /** The count whose ended frame is on screen, if one is. */
 function endedCountShown(sample: Sample): number | undefined {
@@ -20,26 +16,9 @@ function endedCountShown(sample: Sample): number | undefined {
   return undefined;
 }
 
-/** Sample `tab` until `check` holds, for up to `timeoutMs`; the error names what was seen. */
-async function waitForScreen(tab: Viewer, check: (sample: Sample) => boolean, what: string, timeoutMs = 15_000): Promise<Sample> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'nothing (no sample could be taken)';
-  for (;;) {
-    try {
-      const sample = await tab.sample();
-      if (check(sample)) return sample;
-      last = `naturalWidth=${sample.naturalWidth}`;
-    } catch (error) {
-      last = `an error: ${(error as Error).message}`;
-    }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last saw ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The tab's page has loaded: its `<img>` is laid out (a sample can be taken), whatever the image shows. */
-async function loaded(tab: Viewer, what: string): Promise<Sample> {
-  return waitForScreen(tab, () => true, what);
+function loaded(tab: Viewer, what: string): Promise<Sample> {
+  return tab.waitForScreen(() => true, what);
 }
 
 describe('chromium, straight to the app over HTTP/1.1', () => {
@@ -54,24 +33,24 @@ describe('chromium, straight to the app over HTTP/1.1', () => {
       const tab = await profile.open(`${url}/`);
       tabs.push(tab);
       // The tab's page loaded and its image is live: it shows the frame for the browser's live streams.
-      await waitForScreen(tab, (sample) => screenShows(sample, Math.min(n, LIVE)), `tab ${n} to load and show ${Math.min(n, LIVE)}`);
+      await tab.waitForScreen((sample) => screenShows(sample, Math.min(n, LIVE)), `tab ${n} to load and show ${Math.min(n, LIVE)}`);
       loadMs.push(Date.now() - tab.navigatedAt);
     }
     await eventually(() => counter.count === LIVE, `the server to count ${LIVE}, it counts ${counter.count}`, 10_000);
     const ended: (number | undefined)[] = [];
     for (const tab of tabs.slice(0, TABS - LIVE)) {
-      const sample = await waitForScreen(tab, (s) => endedCountShown(s) !== undefined, 'an older tab to show the dimmed frame');
+      const sample = await tab.waitForScreen((s) => endedCountShown(s) !== undefined, 'an older tab to show the dimmed frame');
       ended.push(endedCountShown(sample));
     }
-    for (const tab of tabs.slice(TABS - LIVE)) await waitForScreen(tab, (sample) => screenShows(sample, LIVE), `a newest tab to show ${LIVE}`);
+    for (const tab of tabs.slice(TABS - LIVE)) await tab.waitForScreen((sample) => screenShows(sample, LIVE), `a newest tab to show ${LIVE}`);
     console.log(`[chromium] ${TABS} tabs: each loaded and showed its count in ${loadMs.join(', ')} ms; the older tabs show the dimmed frame of ${ended.join(', ')}`);
     expect(counter.count).toBe(LIVE);
 
     // An eleventh page still loads, and a dimmed tab reloaded is live again.
     const eleventh = await profile.open(`${url}/`);
-    await waitForScreen(eleventh, (sample) => screenShows(sample, LIVE), `an eleventh tab to load and show ${LIVE}`);
+    await eleventh.waitForScreen((sample) => screenShows(sample, LIVE), `an eleventh tab to load and show ${LIVE}`);
     await tabs[0].reload();
-    await waitForScreen(tabs[0], (sample) => screenShows(sample, LIVE), `the reloaded first tab to be live, showing ${LIVE}`);
+    await tabs[0].waitForScreen((sample) => screenShows(sample, LIVE), `the reloaded first tab to be live, showing ${LIVE}`);
     expect(counter.count).toBe(LIVE);
   }, 180_000);
 });
@@ -90,7 +69,7 @@ describe('firefox, straight to the app over HTTP/1.1', () => {
     });
     const profile = await launched.browser.newProfile();
     const first = await profile.open(`${url}/`);
-    await waitForScreen(first, (sample) => screenShows(sample, 1), 'the first tab to show 1');
+    await first.waitForScreen((sample) => screenShows(sample, 1), 'the first tab to show 1');
     const loadMs: number[] = [];
     for (let n = 2; n <= TABS + 1; n++) {
       const tab = await profile.open(`${url}/`);

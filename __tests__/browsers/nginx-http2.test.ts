@@ -1,11 +1,12 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
 import { startNginxHttp2 } from '../helpers/nginx.js';
 import type { Nginx } from '../helpers/nginx.js';
-import { launchDebianChromium, openTab, waitForScreen } from '../helpers/nginx-tabs.js';
+import { servePage, useChromium } from '../helpers/browser.js';
+import { openTab, waitForScreen } from '../helpers/nginx-tabs.js';
 import type { Tab } from '../helpers/nginx-tabs.js';
 import { makeSelfSignedCertificate } from '../helpers/tls-certificate.js';
 import type { SelfSignedCertificate } from '../helpers/tls-certificate.js';
@@ -18,25 +19,19 @@ import type { SelfSignedCertificate } from '../helpers/tls-certificate.js';
 // stream, and an eleventh still loads.
 
 const TABS = 10;
-const PAGE_HTML =
-  '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Users online</title></head>' +
-  '<body><img src="/online.png" width=200 height=30 alt="Users online"></body></html>';
 const LOAD_TIMEOUT_MS = 15_000;
 const ELEVENTH_LOADS_WITHIN_MS = 5000;
 const WAIT_MS = 10_000;
 
 let certificate: SelfSignedCertificate | undefined;
 let nginx: Nginx | undefined;
-let browser: Browser | undefined;
+const chromium = useChromium();
 
 afterEach(async () => {
-  await browser?.close();
-  browser = undefined;
   await nginx?.stop();
   nginx = undefined;
   certificate?.remove();
   certificate = undefined;
-  await closeAllApps();
 });
 
 /** What the app was asked, as nginx passed it on. */
@@ -57,7 +52,7 @@ async function siteOverHttp2(): Promise<{ app: CounterApp; url: string; arrivals
           next();
         });
       },
-      after: (express) => express.get('/', (_req, res) => void res.type('html').send(PAGE_HTML)),
+      after: servePage,
     },
   );
   certificate = makeSelfSignedCertificate();
@@ -76,12 +71,11 @@ async function countReaches(app: CounterApp, count: number, what: string): Promi
 
 test('over HTTP/2 through nginx, ten tabs of one browser all stream the count and an eleventh still loads; closing five leaves 5', async () => {
   const { app, url, arrivals } = await siteOverHttp2();
-  browser = await launchDebianChromium();
   // One browser profile: its tabs share one HTTP/2 connection to the site.
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 640, height: 360 }, deviceScaleFactor: 1 });
+  const profile = await chromium.browser.newProfile({ ignoreHTTPSErrors: true });
 
   const tabs: Tab[] = [];
-  for (let n = 1; n <= TABS; n++) tabs.push(await openTab(context, url, n, LOAD_TIMEOUT_MS));
+  for (let n = 1; n <= TABS; n++) tabs.push(await openTab(profile, url, n, LOAD_TIMEOUT_MS));
   console.log(`[nginx ${nginx!.version} HTTP/2] ten tabs' documents loaded in ${tabs.map((tab) => tab.loadMs).join(', ')} ms`);
   expect(tabs.map((tab) => tab.documentProtocol)).toEqual(Array(TABS).fill('h2'));
 
@@ -103,7 +97,7 @@ test('over HTTP/2 through nginx, ten tabs of one browser all stream the count an
   expect(versions).toEqual(['HTTP/2.0']);
 
   // With ten streams open on the one connection, the site still answers.
-  const eleventh = await openTab(context, url, TABS + 1, LOAD_TIMEOUT_MS);
+  const eleventh = await openTab(profile, url, TABS + 1, LOAD_TIMEOUT_MS);
   console.log(`[nginx HTTP/2] the eleventh tab's document loaded in ${eleventh.loadMs} ms (${eleventh.documentProtocol})`);
   expect(eleventh.loadMs).toBeLessThan(ELEVENTH_LOADS_WITHIN_MS);
   expect(eleventh.documentProtocol).toBe('h2');
@@ -111,10 +105,10 @@ test('over HTTP/2 through nginx, ten tabs of one browser all stream the count an
   await waitForScreen(eleventh, TABS + 1, WAIT_MS);
 
   // Closing a tab ends its stream (RST_STREAM to nginx, which closes its request to the app).
-  await eleventh.page.close();
+  await eleventh.viewer.close();
   await countReaches(app, TABS, `the count back to ${TABS} after the eleventh tab closed`);
   const closing = Date.now();
-  for (const tab of tabs.splice(0, 5)) await tab.page.close();
+  for (const tab of tabs.splice(0, 5)) await tab.viewer.close();
   const closedMs = Date.now() - closing;
   const leftMs = await countReaches(app, 5, 'the count to return to 5 after five tabs closed');
   const remainingMs: number[] = [];

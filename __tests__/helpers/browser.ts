@@ -1,8 +1,9 @@
-import { ChromiumBrowser, launchBrowser, servePage } from '../../support/browsers/index.js';
+import { ChromiumBrowser, closeAllViewers, launchBrowser, servePage } from '../../support/browsers/index.js';
 import type { Engine, EngineBrowser } from '../../support/browsers/index.js';
 import type { Options } from '../../lib/index.js';
 import { startCounterApp } from './counter-app.js';
 import type { CounterApp, StartOptions } from './counter-app.js';
+import { closeAfterEachTest } from './cleanup.js';
 
 /*
  * The real-browser harness for the tests: everything in support/browsers/ (shared with the
@@ -10,9 +11,12 @@ import type { CounterApp, StartOptions } from './counter-app.js';
  */
 export * from '../../support/browsers/index.js';
 
+// Browser pages and profiles are closed after each test, before the apps (helpers/cleanup.ts).
+closeAfterEachTest(closeAllViewers);
+
 /**
  * One browser for the test file (or `describe`) that calls this: launched in `beforeAll`,
- * closed in `afterAll`. Call `closeAllViewers` in `afterEach` first.
+ * closed in `afterAll`.
  */
 export function useBrowser<B extends EngineBrowser>(engine: Engine, launch: () => Promise<B> = () => launchBrowser(engine) as Promise<B>): { readonly browser: B } {
   let browser: B | undefined;

@@ -4,9 +4,7 @@ import express from 'express';
 import type { Express } from 'express';
 import { userCounterMiddleware } from '../../lib/index.js';
 import type { Options, UserCounter, UserCounterRouter } from '../../lib/index.js';
-
-// Tests import `eventually` from here as well as from ./time.js.
-export { eventually } from './time.js';
+import { closeAfterEachTest } from './cleanup.js';
 
 /** A listening Express app with the counter mounted, on 127.0.0.1 and a free port. */
 export interface CounterApp {
@@ -56,10 +54,11 @@ export async function startCounterApp(options?: Options, { before, after }: Star
   return started;
 }
 
-/** Close every app a test left open (call from afterEach). */
+/** Close every app a test left open (helpers/cleanup.ts, after each test). */
 export async function closeAllApps(): Promise<void> {
   await Promise.all([...running].map((started) => started.close()));
 }
+closeAfterEachTest(closeAllApps, 'servers');
 
 /** A logger that keeps what it is given, for tests that check warnings. */
 export function quietLogger(): { warn: jest.Mock; error: jest.Mock } {

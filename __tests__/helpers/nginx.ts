@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { eventually } from './counter-app.js';
+import { freePort } from '../../support/free-port.js';
+import { eventually, sleep } from './time.js';
 
 /** A real nginx on a free loopback port, configured with one of the docs' recipes. */
 export interface Nginx {
@@ -34,17 +35,6 @@ function nginxVersion(binary: string): string {
   return /nginx\/(\S+)/.exec(`${stdout}${stderr}`)?.[1] ?? 'unknown';
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
 async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -58,7 +48,7 @@ async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
     });
     if (connected) return;
     if (Date.now() > deadline) throw new Error(`nginx is not listening on ${port} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForPing } from './redis-server.js';
+import { sleep } from './time.js';
 
 /** A real three-master Redis Cluster of our own, on free loopback ports. */
 export interface TestRedisCluster {
@@ -63,7 +64,7 @@ export async function startTestRedisCluster(): Promise<TestRedisCluster> {
       const states = ports.map((port) => spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout);
       if (states.every((info) => info.includes('cluster_state:ok'))) break;
       if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok: ${states.join(' | ')}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   } catch (error) {
     await close();

@@ -1,10 +1,10 @@
 import IORedis from 'ioredis';
-import { closeAllStores, startTestRedis } from './redis-server.js';
+import { startTestRedis } from './redis-server.js';
 import type { TestRedis } from './redis-server.js';
 
 /**
- * A Redis of the test file's own (started in `beforeAll`, stopped in `afterAll`), a client to
- * look inside it, and every store a test connected closed after each test.
+ * A Redis of the test file's own (started in `beforeAll`, stopped in `afterAll`) and a client
+ * to look inside it. (Stores a test connected are closed after it: redis-store.ts.)
  */
 export function useTestRedis(): { readonly redis: TestRedis; readonly inspector: IORedis } {
   let redis: TestRedis | undefined;
@@ -17,7 +17,6 @@ export function useTestRedis(): { readonly redis: TestRedis; readonly inspector:
     inspector?.disconnect();
     await redis?.close();
   });
-  afterEach(closeAllStores);
   return {
     get redis() {
       if (!redis) throw new Error('The test Redis did not start (see the beforeAll error above).');

@@ -1,15 +1,22 @@
 import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { MultipartParser } from '@remix-run/multipart-parser';
-import { eventually } from './counter-app.js';
+import { PartReader } from './multipart-reader.js';
+import { closeAfterEachTest } from './cleanup.js';
+import { eventually } from './time.js';
 
 export interface ViewerOptions {
   /** Default `/online.png`. */
   path?: string;
-  /** Request headers; by default a Referer as an `<img>` on the app's home page sends. */
+  /** A room: `?page=` (encoded) on the path. */
+  page?: string;
+  /** Request headers instead of the default: a Referer as an `<img>` on the app's home page sends. */
   headers?: Record<string, string>;
+  /** Headers added to the default ones. */
+  extra?: Record<string, string>;
   method?: string;
 }
+
+const opened = new Set<Viewer>();
 
 /**
  * One person looking at a page: a raw HTTP request for the image stream, its bytes
@@ -18,49 +25,37 @@ export interface ViewerOptions {
 export class Viewer {
   /** Every body byte, as received. */
   readonly chunks: Buffer[] = [];
-  /** Every complete part's body (a PNG each), in order. */
-  readonly frames: Buffer[] = [];
-  /** Every complete part's headers. */
-  readonly partHeaders: Record<string, string | undefined>[] = [];
   ended = false;
-  /** Set when the independent parser rejected the stream. */
-  parseError: Error | undefined;
-  private parser: MultipartParser | undefined;
+  private readonly reader: PartReader;
 
   private constructor(
     readonly request: http.ClientRequest,
     readonly response: IncomingMessage,
   ) {
-    const match = /boundary=(?:"([^"]+)"|([^;\s]+))/.exec(String(response.headers['content-type']));
-    const boundary = match?.[1] ?? match?.[2];
-    if (boundary) this.parser = new MultipartParser(boundary, { maxParts: Infinity, maxTotalSize: Infinity, maxFileSize: Infinity });
+    this.reader = new PartReader(response.headers['content-type']);
     response.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
-      if (!this.parser || this.parseError) return;
-      try {
-        for (const part of this.parser.write(chunk)) {
-          this.frames.push(Buffer.from(part.bytes));
-          this.partHeaders.push({ ...part.headers });
-        }
-      } catch (error) {
-        // A malformed stream fails the test waiting on it, not the whole test file.
-        this.parseError = error as Error;
-      }
+      this.reader.write(chunk);
     });
     response.on('end', () => (this.ended = true));
     response.on('close', () => (this.ended = true));
     response.on('error', () => undefined);
   }
 
-  /** Open a stream; resolves with the response headers. */
-  static open(baseUrl: string, { path = '/online.png', headers, method = 'GET' }: ViewerOptions = {}): Promise<Viewer> {
+  /** Open a stream; resolves with the response headers. Closed after the test (helpers/cleanup.ts). */
+  static open(baseUrl: string, { path = '/online.png', page, headers, extra, method = 'GET' }: ViewerOptions = {}): Promise<Viewer> {
+    const target = page === undefined ? path : `${path}?page=${encodeURIComponent(page)}`;
     return new Promise((resolve, reject) => {
-      const request = http.request(`${baseUrl}${path}`, {
+      const request = http.request(`${baseUrl}${target}`, {
         method,
         agent: false,
-        headers: headers ?? { Referer: `${baseUrl}/` },
+        headers: { ...(headers ?? { Referer: `${baseUrl}/` }), ...extra },
       });
-      request.on('response', (response) => resolve(new Viewer(request, response)));
+      request.on('response', (response) => {
+        const viewer = new Viewer(request, response);
+        opened.add(viewer);
+        resolve(viewer);
+      });
       request.on('error', reject);
       request.end();
     });
@@ -72,6 +67,11 @@ export class Viewer {
 
   get headers(): IncomingHttpHeaders {
     return this.response.headers;
+  }
+
+  /** Every complete part's body (a PNG each), in order. */
+  get frames(): Buffer[] {
+    return this.reader.parts;
   }
 
   /** Every body byte so far, in one Buffer. */
@@ -95,7 +95,7 @@ export class Viewer {
 
   /** Throws the parser's error, if the stream was malformed. */
   private parsed(): true {
-    if (this.parseError) throw this.parseError;
+    if (this.reader.error) throw this.reader.error;
     return true;
   }
 
@@ -103,28 +103,34 @@ export class Viewer {
     await eventually(() => this.ended, 'the stream to end', timeoutMs);
   }
 
+  /** The whole body as text, once the response has ended (a refusal's reason). */
+  async text(timeoutMs = 5000): Promise<string> {
+    await this.waitForEnd(timeoutMs);
+    return this.body.toString();
+  }
+
   /** Leave as a browser does when the page closes. */
   close(): void {
     this.request.destroy();
+    opened.delete(this);
   }
 }
 
-const opened = new Set<Viewer>();
-
-/** `viewer`, to be closed by `closeAllViewers()` (call from afterEach). */
-export function tracked(viewer: Viewer): Viewer {
-  opened.add(viewer);
+/** Open a stream with `extra` request headers, and expect it accepted (200). */
+export async function openAccepted(baseUrl: string, extra: Record<string, string> = {}): Promise<Viewer> {
+  const viewer = await Viewer.open(baseUrl, { extra });
+  expect(viewer.status).toBe(200);
   return viewer;
 }
 
-/** Open `n` streams of `baseUrl` at once, tracked. */
-export async function openViewers(baseUrl: string, n: number): Promise<Viewer[]> {
-  const viewers = await Promise.all(Array.from({ length: n }, () => Viewer.open(baseUrl)));
-  return viewers.map(tracked);
+/** Open `n` streams of `baseUrl` at once. */
+export function openViewers(baseUrl: string, n: number): Promise<Viewer[]> {
+  return Promise.all(Array.from({ length: n }, () => Viewer.open(baseUrl)));
 }
 
-/** Close every tracked stream. */
+/** Close every stream still open (helpers/cleanup.ts, after each test). */
 export function closeAllViewers(): void {
   for (const viewer of opened) viewer.close();
   opened.clear();
 }
+closeAfterEachTest(closeAllViewers);

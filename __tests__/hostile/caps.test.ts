@@ -1,17 +1,11 @@
 import { MemoryCountStore } from '../../lib/index.js';
 import type { Options } from '../../lib/index.js';
-import { closeAllApps, eventually, quietLogger, startCounterApp } from '../helpers/counter-app.js';
+import { quietLogger, startCounterApp } from '../helpers/counter-app.js';
+import { eventually, sleep } from '../helpers/time.js';
 import type { CounterApp, StartOptions } from '../helpers/counter-app.js';
-import { RawConnection, imageRequest } from '../helpers/raw-http.js';
-import type { ConnectOptions, RawHead } from '../helpers/raw-http.js';
+import { RawConnection, imageRequest } from '../helpers/raw-connection.js';
+import type { ConnectOptions, RawHead } from '../helpers/raw-connection.js';
 import { showsCount } from '../../support/png.js';
-
-const connections: RawConnection[] = [];
-
-afterEach(async () => {
-  for (const connection of connections.splice(0)) connection.destroy();
-  await closeAllApps();
-});
 
 interface RecordedApp extends CounterApp {
   /** The counter's total at every `change` event, in order. */
@@ -35,7 +29,6 @@ async function startRecorded(options: Options, start?: StartOptions): Promise<Re
 /** A stream request from `localAddress` (default 127.0.0.1); resolves with its response head. */
 async function request(url: string, { extra = [] as [string, string][], ...connect }: ConnectOptions & { extra?: [string, string][] } = {}) {
   const connection = await RawConnection.send(url, imageRequest(url, { extra }), connect);
-  connections.push(connection);
   const head = await connection.waitForHead();
   return { connection, head };
 }
@@ -91,7 +84,7 @@ describe('maxConnectionsPerIp', () => {
     const statuses = burst.map(({ head }) => head.status).sort();
     expect(statuses.filter((status) => status === 200)).toHaveLength(3);
     expect(statuses.filter((status) => status === 429)).toHaveLength(17);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     expect(app.counter.count).toBe(3);
     expect(Math.max(...app.changes)).toBe(3);
     expect(Math.max(...app.storeCounts)).toBe(3);

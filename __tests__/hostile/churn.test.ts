@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { sleep } from '../helpers/time.js';
 
 /**
  * Connect/abort churn against a server in its own process (so its heap can be measured
@@ -167,7 +168,7 @@ async function settledMeasure(): Promise<Measured> {
   for (;;) {
     const measured = await measure();
     if ((measured.count === 0 && measured.connections === 0) || Date.now() > deadline) return measured;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

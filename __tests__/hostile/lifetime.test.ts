@@ -3,25 +3,11 @@ import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { MemoryCountStore } from '../../lib/index.js';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
-import { RawConnection, imageRequest } from '../helpers/raw-http.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually, sleep } from '../helpers/time.js';
+import { RawConnection, imageRequest } from '../helpers/raw-connection.js';
 import { Viewer } from '../helpers/viewer.js';
 import { decodePng, expectedEndedFrame, samePixels } from '../../support/png.js';
-
-const viewers: Viewer[] = [];
-const connections: RawConnection[] = [];
-
-afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
-  for (const connection of connections.splice(0)) connection.destroy();
-  await closeAllApps();
-});
-
-async function open(url: string): Promise<Viewer> {
-  const viewer = await Viewer.open(url);
-  viewers.push(viewer);
-  return viewer;
-}
 
 function closeDelimiterOf(viewer: Viewer | RawConnection): string {
   const contentType = viewer instanceof Viewer ? viewer.headers['content-type'] : viewer.head?.headers['content-type'];
@@ -45,7 +31,7 @@ describe('maxStreamMs', () => {
   test('a stream ends by itself after maxStreamMs with the close-delimiter, its last part the ended frame of its count, and leaves the count', async () => {
     const { url, counter } = await startCounterApp({ maxStreamMs: 500 });
     const opened = Date.now();
-    const viewer = await open(url);
+    const viewer = await Viewer.open(url);
     await viewer.waitForFrames(1);
     expect(counter.count).toBe(1);
 
@@ -66,10 +52,10 @@ describe('maxStreamMs', () => {
   test('each stream has its own clock: one opened later ends later', async () => {
     // Far apart (1.5 s), so that a busy machine's pauses do not blur which ends first.
     const { url, counter } = await startCounterApp({ maxStreamMs: 2000 });
-    const early = await open(url);
+    const early = await Viewer.open(url);
     const earlyOpened = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const late = await open(url);
+    await sleep(1500);
+    const late = await Viewer.open(url);
     const lateOpened = Date.now();
     await early.waitForEnd(10_000);
     const earlyLasted = Date.now() - earlyOpened;
@@ -88,9 +74,8 @@ describe('close()', () => {
     const app = await startCounterApp({ store });
     const changes: number[] = [];
     app.counter.events.on('change', ({ count }) => changes.push(count));
-    const streams = await Promise.all([1, 2, 3].map(() => open(app.url)));
+    const streams = await Promise.all([1, 2, 3].map(() => Viewer.open(app.url)));
     const http10 = await RawConnection.send(app.url, imageRequest(app.url, { version: 'HTTP/1.0' }));
-    connections.push(http10);
     await eventually(() => app.counter.count === 4, 'count 4');
     for (const viewer of streams) await viewer.waitForFrames(1);
     await http10.waitForParts(1);
@@ -115,7 +100,6 @@ describe('close()', () => {
     const json = await fetch(`${app.url}/online.json`);
     expect(await json.json()).toEqual({ count: 0 });
     const late = await RawConnection.send(app.url, imageRequest(app.url));
-    connections.push(late);
     const head = await late.waitForHead();
     expect(head.status).toBe(503);
     expect(head.headers['retry-after']).toMatch(/^\d+$/);
@@ -135,16 +119,15 @@ describe('close()', () => {
       { before: (express) => express.use((req, res, next) => (responses.push(res), next())) },
     );
     const stuck = await RawConnection.send(app.url, imageRequest(app.url));
-    connections.push(stuck);
     stuck.pause();
     await eventually(() => app.counter.count === 1, 'the stuck viewer counted');
     const stuckResponse = responses[0];
-    const reader = await open(app.url);
+    const reader = await Viewer.open(app.url);
     await reader.waitForFrames(1, 10_000);
     // Frames of ~1 MB until the paused socket's buffers are full, however large the kernel's are.
     for (let i = 0; i < 100 && stuckResponse.writableLength === 0; i++) {
       // Each change held until the reading viewer has seen its frame (a change is broadcast once it holds).
-      const extra = await open(app.url);
+      const extra = await Viewer.open(app.url);
       await reader.waitForLastFrame((png) => png.equals(frames[3 % 2]), 'the frame for 3', 10_000);
       extra.close();
       await reader.waitForLastFrame((png) => png.equals(frames[2 % 2]), 'the frame for 2', 10_000);
@@ -171,9 +154,9 @@ describe('close()', () => {
     const store = new MemoryCountStore();
     const a = await startCounterApp({ store });
     const b = await startCounterApp({ store });
-    await open(a.url);
-    await open(a.url);
-    const stays = await open(b.url);
+    await Viewer.open(a.url);
+    await Viewer.open(a.url);
+    const stays = await Viewer.open(b.url);
     await eventually(() => store.count() === 3, 'count 3 over both counters');
     await a.counter.close();
     expect(store.count()).toBe(1);

@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import fc from 'fast-check';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { closeAllApps, startCounterApp } from '../helpers/counter-app.js';
+import { eventually } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
-import { RawConnection, imageRequest, rawRequest } from '../helpers/raw-http.js';
+import { RawConnection, imageRequest, rawRequest } from '../helpers/raw-connection.js';
 
 /**
  * Random sequences of what real viewers do — join, leave cleanly, abort before the first

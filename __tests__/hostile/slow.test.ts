@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import net from 'node:net';
 import { PNG } from 'pngjs';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually, sleep } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
-import { RawConnection, imageRequest } from '../helpers/raw-http.js';
+import { RawConnection, imageRequest } from '../helpers/raw-connection.js';
 
 /**
  * 1000 viewers that never read, with frames of ~100 KB that change several times a second:
@@ -36,7 +37,6 @@ const sockets: net.Socket[] = [];
 afterEach(async () => {
   for (const connection of stalled.splice(0)) connection.destroy();
   for (const socket of sockets.splice(0)) socket.destroy();
-  await closeAllApps();
 });
 
 /** An app whose stream responses are kept, to read what each has queued. */
@@ -98,9 +98,9 @@ function startChurner(url: string): { stop: () => Promise<void>; changes: () => 
       const connection = await RawConnection.send(url, imageRequest(url));
       await connection.waitForHead();
       // Each count holds long enough to be broadcast (a change is shown once it has held).
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
       connection.destroy();
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
       changes += 2;
     }
   })();

@@ -1,17 +1,19 @@
+// Backpressure: a viewer that reads slowly or not at all costs about one frame (the latest
+// wins), a stalled one is destroyed after stallTimeoutMs, a slow one that keeps reading is not.
 import { createHash, randomFillSync } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Response } from 'express';
 import { PNG } from 'pngjs';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { closeAfterEachTest } from '../helpers/cleanup.js';
+import { startCounterApp } from '../helpers/counter-app.js';
 import type { CounterApp } from '../helpers/counter-app.js';
+import { RawConnection, imageRequest } from '../helpers/raw-connection.js';
+import { eventually, sleep } from '../helpers/time.js';
 import { decodePng } from '../../support/png.js';
-import { RawClient, requestBytes } from '../helpers/raw-socket.js';
 
 const timers: NodeJS.Timeout[] = [];
-afterEach(async () => {
+closeAfterEachTest(() => {
   for (const timer of timers.splice(0)) clearInterval(timer);
-  RawClient.destroyAll();
-  await closeAllApps();
 });
 
 const SIDE = 600;
@@ -58,12 +60,9 @@ async function startNoiseApp(options: { keepAliveMs?: number; heartbeatMs?: numb
   return { ...started, streams };
 }
 
-function open(url: string, id: string): Promise<RawClient> {
-  return RawClient.request(url, '/online.png', { 'X-Viewer-Id': id });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** A stream request the server side of which is kept as `id` (startNoiseApp). */
+function open(url: string, id: string): Promise<RawConnection> {
+  return RawConnection.open(url, { extra: [['X-Viewer-Id', id]] });
 }
 
 beforeAll(() => {
@@ -75,11 +74,11 @@ test('a paused viewer costs about one frame while 20 frames are broadcast, then 
   const started = await startNoiseApp({ keepAliveMs: 0, heartbeatMs: 0 });
   const reference = await open(started.url, 'reference');
   await reference.waitForHead();
-  await reference.waitForFrames(1, 10_000);
+  await reference.waitForParts(1, 10_000);
 
   const paused = await open(started.url, 'paused');
   await paused.waitForHead();
-  paused.socket.pause();
+  paused.pause();
   await eventually(() => started.counter.count === 2, 'count 2');
   const server = started.streams.get('paused')!;
 
@@ -88,21 +87,21 @@ test('a paused viewer costs about one frame while 20 frames are broadcast, then 
   timers.push(sampler);
 
   // Each new viewer (itself never reading) raises the count: a new frame for everyone.
-  const broadcastsBefore = reference.frames.length;
+  const broadcastsBefore = reference.parts.length;
   const lastCount = 22;
   for (let count = 3; count <= lastCount; count++) {
     const extra = await open(started.url, `extra-${count}`);
     await extra.waitForHead();
-    extra.socket.pause();
+    extra.pause();
     await eventually(
-      () => reference.lastFrame !== undefined && countShown(reference.lastFrame) === count,
+      () => reference.lastPart !== undefined && countShown(reference.lastPart) === count,
       `the reference viewer shows ${count}`,
       10_000,
     );
     maxWaiting = Math.max(maxWaiting, server.res.writableLength);
   }
   clearInterval(sampler);
-  const broadcasts = reference.frames.length - broadcastsBefore;
+  const broadcasts = reference.parts.length - broadcastsBefore;
   expect(broadcasts).toBeGreaterThanOrEqual(lastCount - 2);
 
   // Latest frame wins: about one frame waits in the response, never a queue of them
@@ -112,42 +111,42 @@ test('a paused viewer costs about one frame while 20 frames are broadcast, then 
   expect(maxWaiting).toBeLessThan(2 * frameBytes);
   expect(server.res.destroyed).toBe(false);
 
-  paused.socket.resume();
+  paused.resume();
   await eventually(
-    () => paused.lastFrame !== undefined && countShown(paused.lastFrame) === lastCount,
+    () => paused.lastPart !== undefined && countShown(paused.lastPart) === lastCount,
     `the resumed viewer shows the newest frame (${lastCount})`,
     15_000,
   );
   await sleep(300);
-  const shown = paused.frames.map(countShown);
+  const shown = paused.parts.map(countShown);
   // Every part is a whole frame of ours, and none is older than one before it.
   expect(shown.every((count) => count !== undefined)).toBe(true);
   for (let i = 1; i < shown.length; i++) expect(shown[i]!).toBeGreaterThanOrEqual(shown[i - 1]!);
   expect(shown.at(-1)).toBe(lastCount);
   // Only what the socket buffers held while paused, plus the newest: far fewer than were broadcast.
-  expect(paused.frames.length).toBeLessThanOrEqual(broadcasts / 2);
-  expect(decodePng(paused.lastFrame!).width).toBe(SIDE);
+  expect(paused.parts.length).toBeLessThanOrEqual(broadcasts / 2);
+  expect(decodePng(paused.lastPart!).width).toBe(SIDE);
 });
 
 /** Send the stream request on a socket that is paused first, so it never reads a byte. */
-async function openStalled(url: string, id: string): Promise<RawClient> {
-  const client = await RawClient.connect(url);
-  client.socket.pause();
-  client.socket.write(requestBytes(url, '/online.png', { 'X-Viewer-Id': id }));
+async function openStalled(url: string, id: string): Promise<RawConnection> {
+  const client = await RawConnection.connect(url);
+  client.pause();
+  client.write(imageRequest(url, { extra: [['X-Viewer-Id', id]] }));
   return client;
 }
 
 /** Read about `bytesPer50Ms` every 50 ms, never stopping: a viewer on a slow line. */
-function readSlowly(client: RawClient, bytesPer50Ms: number): void {
+function readSlowly(client: RawConnection, bytesPer50Ms: number): void {
   let budget = 0;
   client.socket.on('data', (chunk: Buffer) => {
     budget -= chunk.length;
-    if (budget <= 0) client.socket.pause();
+    if (budget <= 0) client.pause();
   });
   timers.push(
     setInterval(() => {
       budget = bytesPer50Ms;
-      client.socket.resume();
+      client.resume();
     }, 50),
   );
 }
@@ -178,7 +177,7 @@ test('a slow viewer that keeps reading outlives stallTimeoutMs three times over,
   const slowServer = started.streams.get('slow')!;
   const stalledServer = started.streams.get('stalled')!;
 
-  const framesBefore = slow.frames.length;
+  const framesBefore = slow.parts.length;
   let waitingSamples = 0;
   for (let i = 0; i < 60; i++) {
     await sleep(100);
@@ -190,8 +189,8 @@ test('a slow viewer that keeps reading outlives stallTimeoutMs three times over,
   expect(stalledServer.socket.destroyed).toBe(true);
   expect(started.counter.count).toBe(1);
   expect(slow.closed).toBe(false);
-  expect(slow.frames.length - framesBefore).toBeGreaterThanOrEqual(2);
-  expect(slow.frames.every((png) => countShown(png) !== undefined)).toBe(true);
+  expect(slow.parts.length - framesBefore).toBeGreaterThanOrEqual(2);
+  expect(slow.parts.every((png) => countShown(png) !== undefined)).toBe(true);
 });
 
 // Bug (lib/multipart-writer.ts, checkStall): progress is seen only when the response's

@@ -1,19 +1,15 @@
+// counter.close(): every stream ends with a whole dimmed frame and the close-delimiter, the
+// count goes to exactly 0, later streams are refused, and nothing is left behind, however the
+// viewers read.
 import { randomFillSync } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { MemoryCountStore } from '../../lib/index.js';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
-import { decodePng, expectedEndedFrame, samePixels, showsCount } from '../../support/png.js';
-import { RawClient } from '../helpers/raw-socket.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { jsonCount, openServerStreams, openStreams, recordEvents, startCountedApp } from '../helpers/counted-app.js';
 import { trackCounterTimers } from '../helpers/counter-timers.js';
-
-afterEach(async () => {
-  RawClient.destroyAll();
-  await closeAllApps();
-});
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+import { RawConnection } from '../helpers/raw-connection.js';
+import { eventually, sleep } from '../helpers/time.js';
+import { decodePng, expectedEndedFrame, samePixels, showsCount } from '../../support/png.js';
 
 /** Resolves with how long `promise` took; rejects if it takes longer than `ms`. */
 async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<number> {
@@ -42,7 +38,6 @@ function refTimeouts(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
 }
 
-
 test('close() ends all 10 streams with the ended frame and the close-delimiter, then refuses streams with 503, keeps /online.json, and leaves nothing behind', async () => {
   const timers = trackCounterTimers();
   try {
@@ -53,11 +48,11 @@ test('close() ends all 10 streams with the ended frame and the close-delimiter, 
     const { url, counter, server } = started;
     expect(storeListeners(store)).toBeGreaterThan(0);
 
-    const viewers = await Promise.all(Array.from({ length: 10 }, () => RawClient.request(url)));
+    const viewers = await Promise.all(Array.from({ length: 10 }, () => RawConnection.open(url)));
     await Promise.all(viewers.map((viewer) => viewer.waitForHead()));
     await eventually(() => counter.count === 10, 'count 10');
     // Every viewer shows 10 (on a busy machine the broadcast of 10 may come after the first frames).
-    await eventually(() => viewers.every((viewer) => viewer.lastFrame !== undefined && showsCount(viewer.lastFrame, 10)), 'every stream showing 10', 10_000);
+    await eventually(() => viewers.every((viewer) => viewer.lastPart !== undefined && showsCount(viewer.lastPart, 10)), 'every stream showing 10', 10_000);
     const disconnects: number[] = [];
     const connects: number[] = [];
     counter.events.on('disconnect', ({ count }) => disconnects.push(count));
@@ -70,23 +65,23 @@ test('close() ends all 10 streams with the ended frame and the close-delimiter, 
 
     for (const viewer of viewers) {
       await eventually(() => viewer.bodyEnded, 'the response ended (last chunk)', 2000);
-      const boundary = /boundary=(\S+)/.exec(viewer.headers['content-type'])![1];
+      const boundary = /boundary=(\S+)/.exec(viewer.head!.headers['content-type'])![1];
       const body = viewer.body;
       const closeDelimiter = `\r\n--${boundary}--\r\n`;
       // The stream ends with the close-delimiter and nothing after it, exactly once.
       expect(body.subarray(-closeDelimiter.length).toString('latin1')).toBe(closeDelimiter);
       expect(body.indexOf(`--${boundary}--`)).toBe(body.length - closeDelimiter.length + 2);
       // The part it closes is whole: the image keeps showing the count, drawn as ended.
-      const last = viewer.lastFrame!;
+      const last = viewer.lastPart!;
       expect(decodePng(last).width).toBe(200);
       expect(samePixels(last, expectedEndedFrame(10))).toBe(true);
     }
 
     // After close: streams are refused and not counted; the JSON still answers.
-    const late = await RawClient.request(url);
+    const late = await RawConnection.open(url);
     await late.waitForHead();
-    expect(late.status).toBe(503);
-    expect(Number(late.headers['retry-after'])).toBeGreaterThan(0);
+    expect(late.head!.status).toBe(503);
+    expect(Number(late.head!.headers['retry-after'])).toBeGreaterThan(0);
     await sleep(100);
     expect(counter.count).toBe(0);
     expect(connects).toEqual([]);
@@ -109,7 +104,7 @@ test('close() ends all 10 streams with the ended frame and the close-delimiter, 
 
 test('close() resolves once, whoever calls it, and a second call ends nothing twice', async () => {
   const { url, counter } = await startCounterApp();
-  const viewers = await Promise.all(Array.from({ length: 3 }, () => RawClient.request(url)));
+  const viewers = await Promise.all(Array.from({ length: 3 }, () => RawConnection.open(url)));
   await Promise.all(viewers.map((viewer) => viewer.waitForHead()));
   await eventually(() => counter.count === 3, 'count 3');
   const disconnects: number[] = [];
@@ -122,7 +117,7 @@ test('close() resolves once, whoever calls it, and a second call ends nothing tw
   expect(disconnects).toEqual([2, 1, 0]);
   for (const viewer of viewers) {
     await eventually(() => viewer.bodyEnded, 'the response ended');
-    const boundary = /boundary=(\S+)/.exec(viewer.headers['content-type'])![1];
+    const boundary = /boundary=(\S+)/.exec(viewer.head!.headers['content-type'])![1];
     expect(viewer.body.toString('latin1').split(`--${boundary}--`)).toHaveLength(2);
   }
 });
@@ -145,9 +140,9 @@ test('close() cuts off a viewer that cannot take the close-delimiter, and still 
     { render, keepAliveMs: 100, stallTimeoutMs: 60_000 },
     { before: (app) => app.use((req, _res, next) => (serverSockets.push(req.socket), next())) },
   );
-  const stuck = await RawClient.request(url);
+  const stuck = await RawConnection.open(url);
   await stuck.waitForHead();
-  stuck.socket.pause();
+  stuck.pause();
   await eventually(() => counter.count === 1, 'count 1');
   // Keep-alives pile into the kernel buffers until the response itself holds data (how long
   // that takes depends on the kernel's buffers and the machine: a condition, not a time).
@@ -156,4 +151,22 @@ test('close() cuts off a viewer that cannot take the close-delimiter, and still 
   await within(6000, 'counter.close() with a viewer that does not read', counter.close());
   expect(counter.count).toBe(0);
   expect(serverSockets[0].destroyed).toBe(true);
+});
+
+test('a server-side end with counter.close() brings the count to exactly 0 and ends every stream', async () => {
+  const started = await startCountedApp();
+  const events = recordEvents(started);
+  const viewers = await openStreams(started.url, 15);
+  await eventually(() => started.counter.count === 15, 'count 15');
+  await started.counter.close();
+  expect(started.counter.count).toBe(0);
+  // The body ends (last chunk); the connection itself may stay open for keep-alive.
+  await eventually(() => viewers.every((viewer) => viewer.bodyEnded), 'every stream ended by the server', 3000);
+  for (const viewer of viewers) expect(viewer.body.subarray(-4).toString('latin1')).toBe('--\r\n');
+  expect(openServerStreams(started.serverStreams)).toBe(0);
+  events.stop();
+  expect(events.lowest()).toBe(0);
+  expect(events.seen.disconnect).toHaveLength(15);
+  expect(events.seen.disconnect.at(-1)).toBe(0);
+  expect((await jsonCount(started.url)).count).toBe(0);
 });

@@ -3,19 +3,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import compression from 'compression';
 import type { Express } from 'express';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
 import { Viewer } from '../helpers/viewer.js';
 import { GECKO_USER_AGENT } from '../helpers/user-agents.js';
 import { decodePng, showsCount } from '../../support/png.js';
 import type { Options } from '../../lib/index.js';
-
-const viewers: Viewer[] = [];
-
-afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
-  await closeAllApps();
-});
 
 /** `compression({ threshold: 0 })` mounted before the counter: it would compress every byte it may. */
 function withCompression(options: Options = {}): Promise<CounterApp> {
@@ -23,9 +17,7 @@ function withCompression(options: Options = {}): Promise<CounterApp> {
 }
 
 async function openGzipViewer(url: string, headers: Record<string, string> = {}): Promise<Viewer> {
-  const viewer = await Viewer.open(url, { headers: { Referer: `${url}/`, 'Accept-Encoding': 'gzip', ...headers } });
-  viewers.push(viewer);
-  return viewer;
+  return Viewer.open(url, { extra: { 'Accept-Encoding': 'gzip', ...headers } });
 }
 
 function get(url: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {

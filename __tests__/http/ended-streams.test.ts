@@ -3,14 +3,10 @@
 // its count drawn as ended (lib/ended-frames.ts), unless `endedFrame: false`. Over HTTP; the
 // real-browser check is ending.test.ts.
 import type { RenderContext } from '../../lib/index.js';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually, sleep } from '../helpers/time.js';
 import { expectedEndedFrame, expectedFrame, samePixels, showsCount } from '../../support/png.js';
-import { closeAllViewers, tracked, Viewer } from '../helpers/viewer.js';
-
-afterEach(async () => {
-  closeAllViewers();
-  await closeAllApps();
-});
+import { openAccepted, Viewer } from '../helpers/viewer.js';
 
 /** An offset that tells a custom drawing's ended frames from its live ones. */
 const ENDED = 1000;
@@ -24,12 +20,6 @@ function drawingWithEnding(endedDrawing: (count: number) => Buffer | Promise<Buf
     return endedDrawing(count);
   };
   return { render, endedCalls };
-}
-
-async function open(url: string, headers: Record<string, string> = {}): Promise<Viewer> {
-  const viewer = tracked(await Viewer.open(url, { headers: { Referer: `${url}/`, ...headers } }));
-  expect(viewer.status).toBe(200);
-  return viewer;
 }
 
 function endsWithCloseDelimiter(viewer: Viewer): boolean {
@@ -53,7 +43,7 @@ async function within(ms: number, what: string, promise: Promise<unknown>): Prom
 test('a custom render draws its own ending: close() and maxStreamMs ask it with ended: true, once per count however many streams end', async () => {
   const { render, endedCalls } = drawingWithEnding();
   const { url, counter } = await startCounterApp({ render });
-  const viewers = await Promise.all(Array.from({ length: 20 }, () => open(url)));
+  const viewers = await Promise.all(Array.from({ length: 20 }, () => openAccepted(url)));
   await eventually(() => counter.count === 20, 'count 20');
   for (const viewer of viewers) await viewer.waitForLastFrame((png) => showsCount(png, 20), 'every stream shows 20', 10_000);
   await within(5000, 'close()', counter.close());
@@ -66,7 +56,7 @@ test('a custom render draws its own ending: close() and maxStreamMs ask it with 
 
   const expiring = drawingWithEnding();
   const short = await startCounterApp({ render: expiring.render, maxStreamMs: 500 });
-  const viewer = await open(short.url);
+  const viewer = await openAccepted(short.url);
   await viewer.waitForEnd();
   expect(showsCount(viewer.lastFrame!, 1 + ENDED)).toBe(true);
   expect(expiring.endedCalls).toEqual([1]);
@@ -76,14 +66,14 @@ test('a custom render draws its own ending: close() and maxStreamMs ask it with 
 test('endedFrame: false: close(), maxStreamMs and the per-browser cap end streams with their last live frame, never asking for an ended one', async () => {
   const { render, endedCalls } = drawingWithEnding();
   const { url, counter } = await startCounterApp({ render, endedFrame: false });
-  const first = await open(url);
+  const first = await openAccepted(url);
   const cookie = /^[^;]+/.exec(first.headers['set-cookie']![0])![0];
   const sameBrowser = [first];
-  for (let n = 2; n <= 4; n++) sameBrowser.push(await open(url, { Cookie: cookie }));
+  for (let n = 2; n <= 4; n++) sameBrowser.push(await openAccepted(url, { Cookie: cookie }));
   await eventually(() => counter.count === 4, 'count 4');
   await first.waitForLastFrame((png) => showsCount(png, 4), 'the first tab shows 4');
   // A fifth tab of the browser ends its oldest.
-  sameBrowser.push(await open(url, { Cookie: cookie }));
+  sameBrowser.push(await openAccepted(url, { Cookie: cookie }));
   await first.waitForEnd();
   expect(showsCount(first.lastFrame!, 4)).toBe(true);
   expect(endsWithCloseDelimiter(first)).toBe(true);
@@ -96,7 +86,7 @@ test('endedFrame: false: close(), maxStreamMs and the per-browser cap end stream
   }
 
   const short = await startCounterApp({ render, endedFrame: false, maxStreamMs: 500 });
-  const expiring = await open(short.url);
+  const expiring = await openAccepted(short.url);
   await expiring.waitForEnd();
   expect(showsCount(expiring.lastFrame!, 1)).toBe(true);
   expect(endsWithCloseDelimiter(expiring)).toBe(true);
@@ -111,7 +101,7 @@ test.each([
   const { url, counter } = await startCounterApp({ render });
   const errors: Error[] = [];
   counter.events.on('error', (error) => errors.push(error));
-  const viewers = [await open(url), await open(url)];
+  const viewers = [await openAccepted(url), await openAccepted(url)];
   for (const viewer of viewers) await viewer.waitForLastFrame((png) => showsCount(png, 2), 'both show 2');
   // The grace is 2 s; a drawing gets 1 s of it.
   await within(3000, 'close()', counter.close());
@@ -128,15 +118,15 @@ test('while its ended frame is drawn a stream shows no newer count: it ends on t
   let drawing = false;
   const { render } = drawingWithEnding(async (count) => {
     drawing = true;
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await sleep(800);
     return expectedFrame(count + ENDED);
   });
   const { url } = await startCounterApp({ render, maxStreamMs: 1000 });
-  const first = await open(url);
+  const first = await openAccepted(url);
   await first.waitForLastFrame((png) => showsCount(png, 1), 'the first viewer shows 1');
   await eventually(() => drawing, 'the first stream to reach maxStreamMs', 5000);
   // A join while the first stream's ending is drawn: the others are shown 2 at once.
-  const second = await open(url);
+  const second = await openAccepted(url);
   await second.waitForLastFrame((png) => showsCount(png, 2), 'the second viewer shows 2');
   await first.waitForEnd();
   expect(first.frames.some((png) => showsCount(png, 2))).toBe(false);
@@ -145,7 +135,7 @@ test('while its ended frame is drawn a stream shows no newer count: it ends on t
 
 test('draining (README, Shutting down): after server.close() open streams stay live and counted until counter.close() ends them dimmed', async () => {
   const { url, counter, server } = await startCounterApp({ keepAliveMs: 200 });
-  const viewer = await open(url);
+  const viewer = await openAccepted(url);
   await viewer.waitForLastFrame((png) => showsCount(png, 1), 'the viewer shows 1');
   const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
   // New connections are refused; the open stream goes on (keep-alive re-sends arrive) and counts.

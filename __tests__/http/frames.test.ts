@@ -1,20 +1,13 @@
 // What the frames of the stream show: real PNGs (decoded by pngjs) of the right size,
-// with ink where the text is, the count of the moment, and the drawing options applied.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+// with ink where the text is, the count of the moment, the drawing options applied, and a
+// custom render's PNG as it is. A render that fails: render-errors.test.ts.
 import { PNG } from 'pngjs';
 import { createCanvasRenderer } from '../../lib/frame-renderer.js';
 import type { ImageSettings } from '../../lib/frame-renderer.js';
-import { closeAllApps, eventually, quietLogger, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
 import { DEFAULT_IMAGE, decodePng, expectedFrame, inkPixels, samePixels, showsCount } from '../../support/png.js';
 import type { DecodedPng } from '../../support/png.js';
 import { Viewer } from '../helpers/viewer.js';
-
-afterEach(closeAllApps);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The built-in renderer's own frame for `count` with some settings changed. */
 function frameWith(changes: Partial<ImageSettings>, count: number): Buffer {
@@ -178,109 +171,5 @@ describe('a custom render function', () => {
     const viewer = await Viewer.open(url);
     await viewer.waitForLastFrame((png) => png.equals(customPng(1)), 'the custom PNG for 1', 10_000);
     viewer.close();
-  });
-
-  // The failing renderers below fail after a timer: one that fails at once freezes the
-  // process (see the test.failing below), which would hang this whole file.
-  const failingSetups: [string, (count: number) => Buffer][] = [
-    [
-      'throws',
-      (count) => {
-        throw new Error(`the drawing of ${count} broke`);
-      },
-    ],
-    ['returns bytes that are not a PNG', () => Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/> is not a PNG')],
-  ];
-  test.each(failingSetups)('a render function that %s for 1 does not crash the server: the stream stays open and the error is reported', async (_, fail) => {
-    const logger = quietLogger();
-    let released!: () => void;
-    const gate = new Promise<void>((resolve) => (released = resolve));
-    let zeroDrawn = false;
-    const render = async (count: number) => {
-      await gate;
-      await sleep(10);
-      if (count !== 0) return fail(count);
-      zeroDrawn = true;
-      return customPng(0);
-    };
-    const { url, counter } = await startCounterApp({ keepAliveMs: 0, heartbeatMs: 0, render, logger });
-    const errors: Error[] = [];
-    counter.events.on('error', (error) => errors.push(error));
-    released();
-    await eventually(() => zeroDrawn, 'the frame for 0');
-    expect(errors).toEqual([]);
-
-    const viewer = await Viewer.open(url);
-    await viewer.waitForFrames(1, 10_000);
-    await eventually(() => errors.length > 0, 'an error event', 10_000);
-    expect(errors[0]).toBeInstanceOf(Error);
-    expect(logger.error).toHaveBeenCalled();
-    expect(String(logger.error.mock.calls[0][0])).toContain(errors[0].message);
-
-    await sleep(300);
-    expect(viewer.ended).toBe(false);
-    expect(counter.count).toBe(1);
-    // Only real frames reached the viewer: the one for 0, never the broken bytes.
-    for (const png of viewer.frames) expect(png.equals(customPng(0))).toBe(true);
-    const json = await fetch(`${url}/online.json`).then((response) => response.json());
-    expect(json).toEqual({ count: 1 });
-    // And a second viewer is still served.
-    const second = await Viewer.open(url);
-    expect(second.status).toBe(200);
-    await eventually(() => counter.count === 2, 'a count of 2');
-    second.close();
-    viewer.close();
-  });
-
-  // Was a bug (lib/frame-broadcaster.ts run(), fixed in fa0a1c8): a neighbour pre-render that
-  // failed was swallowed and picked again at once, so a failing renderer was called forever.
-  test('a render function that keeps failing is not retried in a loop', async () => {
-    const calls: number[] = [];
-    const render = async (count: number) => {
-      calls.push(count);
-      await sleep(5);
-      if (count === 0) return customPng(0);
-      throw new Error(`the drawing of ${count} broke`);
-    };
-    await startCounterApp({ keepAliveMs: 0, heartbeatMs: 0, render });
-    await sleep(1000);
-    // 0 once, then 1 (the neighbour) once: not hundreds.
-    expect(calls.length).toBeLessThanOrEqual(5);
-  });
-
-  // The same loop with a renderer that fails without waiting on anything (a synchronous throw,
-  // or bytes that are not a PNG) settled every retry in the microtask queue and froze the
-  // process: no timer, socket or request ran again. Checked in a child process, killed on a
-  // deadline, so that a regression cannot freeze this one.
-  test.each([
-    ['throws at once', `() => { throw new Error('broken'); }`],
-    ['returns a non-PNG at once', `() => Buffer.from('not a PNG, not even close to one')`],
-  ])('a render function that %s does not freeze the process', async (_, render) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'frames-test-'));
-    const script = path.join(dir, 'renderer-fails.ts');
-    const lib = path.resolve(__dirname, '..', '..', 'lib', 'index.ts');
-    writeFileSync(
-      script,
-      [
-        `const { userCounterMiddleware } = require(${JSON.stringify(lib)});`,
-        `userCounterMiddleware({ render: ${render}, logger: { warn() {}, error() {} } });`,
-        `console.log('created');`,
-        `setTimeout(() => { console.log('event loop alive'); process.exit(0); }, 200);`,
-      ].join('\n'),
-    );
-    // One process (tsx as a loader, not its CLI, which would leave a grandchild behind on SIGKILL).
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: path.resolve(__dirname, '..', '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (data: Buffer) => (output += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (output += data.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await new Promise<void>((resolve) => child.on('close', () => resolve()));
-    clearTimeout(killer);
-    rmSync(dir, { recursive: true, force: true });
-    expect(output).toContain('created');
-    expect(output).toContain('event loop alive');
   });
 });

@@ -1,23 +1,10 @@
 import request from 'supertest';
 import { MemoryCountStore } from '../../lib/index.js';
 import type { Options } from '../../lib/index.js';
-import { closeAllApps, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
 import type { CounterApp } from '../helpers/counter-app.js';
 import { Viewer } from '../helpers/viewer.js';
 import { showsCount } from '../../support/png.js';
-
-const viewers: Viewer[] = [];
-
-afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
-  await closeAllApps();
-});
-
-async function open(...args: Parameters<typeof Viewer.open>): Promise<Viewer> {
-  const viewer = await Viewer.open(...args);
-  viewers.push(viewer);
-  return viewer;
-}
 
 /**
  * An app whose store records the count at every change and whose counter records
@@ -79,7 +66,7 @@ describe('default policy (as the 2012 original)', () => {
 
   test('Sec-Fetch-Dest: image with a Referer streams and is counted', async () => {
     const app = await startRecorded();
-    const viewer = await open(app.url, { headers: { Referer: `${app.url}/`, 'Sec-Fetch-Dest': 'image' } });
+    const viewer = await Viewer.open(app.url, { headers: { Referer: `${app.url}/`, 'Sec-Fetch-Dest': 'image' } });
     expect(viewer.status).toBe(200);
     await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
     expect(app.counter.count).toBe(1);
@@ -88,7 +75,7 @@ describe('default policy (as the 2012 original)', () => {
 
   test('a Referer from any site streams when no allow-list is set', async () => {
     const app = await startRecorded();
-    const viewer = await open(app.url, { headers: { Referer: 'https://someone-else.example/blog/post' } });
+    const viewer = await Viewer.open(app.url, { headers: { Referer: 'https://someone-else.example/blog/post' } });
     expect(viewer.status).toBe(200);
     await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
   });
@@ -97,7 +84,7 @@ describe('default policy (as the 2012 original)', () => {
 describe('allowDirect: true', () => {
   test('a request with no Referer streams and is counted', async () => {
     const app = await startRecorded({ allowDirect: true });
-    const viewer = await open(app.url, { headers: {} });
+    const viewer = await Viewer.open(app.url, { headers: {} });
     expect(viewer.status).toBe(200);
     expect(viewer.headers['content-type']).toMatch(/^multipart\/x-mixed-replace/);
     await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
@@ -107,7 +94,7 @@ describe('allowDirect: true', () => {
 
   test('a browser tab opening the image directly (Sec-Fetch-Dest: document, no Referer) streams', async () => {
     const app = await startRecorded({ allowDirect: true });
-    const viewer = await open(app.url, { headers: { 'Sec-Fetch-Dest': 'document' } });
+    const viewer = await Viewer.open(app.url, { headers: { 'Sec-Fetch-Dest': 'document' } });
     expect(viewer.status).toBe(200);
     await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
     expect(app.counter.count).toBe(1);
@@ -119,7 +106,7 @@ describe("allowedOrigins: ['http://allowed.example']", () => {
 
   test('a Referer from that origin streams and is counted', async () => {
     const app = await startRecorded(options);
-    const viewer = await open(app.url, { headers: { Referer: 'http://allowed.example/some/page?q=1' } });
+    const viewer = await Viewer.open(app.url, { headers: { Referer: 'http://allowed.example/some/page?q=1' } });
     expect(viewer.status).toBe(200);
     await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
     expect(app.counter.count).toBe(1);
@@ -167,7 +154,7 @@ describe("allowedOrigins: ['http://allowed.example']", () => {
 
 test('a mix of refused requests next to one accepted viewer never moves the count off 1', async () => {
   const app = await startRecorded({ allowedOrigins: ['http://allowed.example'] });
-  const viewer = await open(app.url, { headers: { Referer: 'http://allowed.example/' } });
+  const viewer = await Viewer.open(app.url, { headers: { Referer: 'http://allowed.example/' } });
   await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
   const refused = await Promise.all([
     request(app.url).get('/online.png'),

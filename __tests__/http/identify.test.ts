@@ -2,45 +2,37 @@ import { createHash } from 'node:crypto';
 import IORedis from 'ioredis';
 import request from 'supertest';
 import type { Request } from 'express';
-import { MemoryCountStore } from '../../lib/index.js';
-import type { CountStore } from '../../lib/index.js';
-import { closeAllApps, eventually, quietLogger, startCounterApp } from '../helpers/counter-app.js';
+import { quietLogger, startCounterApp } from '../helpers/counter-app.js';
+import { MockStore } from '../helpers/mock-store.js';
+import { eventually, sleep } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
-import { closeAllStores, connectStore, startTestRedis, uniquePrefix } from '../helpers/redis-server.js';
+import { startTestRedis } from '../helpers/redis-server.js';
+import { connectStore, uniquePrefix } from '../helpers/redis-store.js';
 import type { TestRedis } from '../helpers/redis-server.js';
-import { Viewer, closeAllViewers, tracked } from '../helpers/viewer.js';
+import { Viewer } from '../helpers/viewer.js';
 import { showsCount } from '../../support/png.js';
 
 // Unique viewers (the `identify` option): the streams of one identity count once per room.
 
 let redis: TestRedis | undefined;
-afterEach(async () => {
-  closeAllViewers();
-  await closeAllApps();
-  await closeAllStores();
-});
 afterAll(() => redis?.close());
 
 const byHeader = (req: Request) => req.headers['x-viewer'] as string | undefined;
 const byPage = (req: Request) => req.query.page as string | undefined;
 
-async function open(app: CounterApp, identity?: string, page?: string): Promise<Viewer> {
-  const headers: Record<string, string> = { Referer: `${app.url}/` };
-  if (identity !== undefined) headers['X-Viewer'] = identity;
-  const viewer = await Viewer.open(app.url, { path: page === undefined ? '/online.png' : `/online.png?page=${page}`, headers });
-  return tracked(viewer);
-}
+/** The options of a stream request made as `identity` (the header `byHeader` reads). */
+const as = (identity: string) => ({ extra: { 'X-Viewer': identity } });
 
 test('three connections of one identity are one viewer; it leaves the count with its last connection', async () => {
   const app = await startCounterApp({ identify: byHeader });
-  const tabs = [await open(app, 'alice'), await open(app, 'alice'), await open(app, 'alice')];
+  const tabs = [await Viewer.open(app.url, as('alice')), await Viewer.open(app.url, as('alice')), await Viewer.open(app.url, as('alice'))];
   await eventually(() => app.counter.stats().connections === 3, 'three connections');
   for (const tab of tabs) await tab.waitForLastFrame((png) => showsCount(png, 1), 'every tab to show 1');
   expect(app.counter.count).toBe(1);
   expect((await request(app.url).get('/online.json')).text).toBe('{"count":1}');
   expect(app.counter.stats()).toMatchObject({ connections: 3, viewers: 1, count: 1 });
 
-  const bob = await open(app, 'bob');
+  const bob = await Viewer.open(app.url, as('bob'));
   await bob.waitForLastFrame((png) => showsCount(png, 2), 'bob to see 2');
   await tabs[0].waitForLastFrame((png) => showsCount(png, 2), "alice's tab to see 2");
   expect(app.counter.stats()).toMatchObject({ connections: 4, viewers: 2, count: 2 });
@@ -50,7 +42,7 @@ test('three connections of one identity are one viewer; it leaves the count with
   await eventually(() => app.counter.stats().connections === 2, 'two connections left');
   // Alice still has a tab open: still two viewers.
   expect(app.counter.count).toBe(2);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(200);
   expect(showsCount(bob.lastFrame!, 2)).toBe(true);
 
   tabs[2].close();
@@ -62,19 +54,19 @@ test('three connections of one identity are one viewer; it leaves the count with
 
 test('streams without an identity each count, beside identified ones', async () => {
   const app = await startCounterApp({ identify: byHeader });
-  await open(app);
-  await open(app);
-  await open(app, 'carol');
-  const last = await open(app, 'carol');
+  await Viewer.open(app.url);
+  await Viewer.open(app.url);
+  await Viewer.open(app.url, as('carol'));
+  const last = await Viewer.open(app.url, as('carol'));
   await last.waitForLastFrame((png) => showsCount(png, 3), 'a frame showing 3');
   expect(app.counter.stats()).toMatchObject({ connections: 4, viewers: 3, count: 3 });
 });
 
 test('one identity in two rooms is a viewer of each', async () => {
   const app = await startCounterApp({ identify: byHeader, room: byPage });
-  const inA = await open(app, 'dave', 'a');
-  await open(app, 'dave', 'a');
-  const inB = await open(app, 'dave', 'b');
+  const inA = await Viewer.open(app.url, { ...as('dave'), page: 'a' });
+  await Viewer.open(app.url, { ...as('dave'), page: 'a' });
+  const inB = await Viewer.open(app.url, { ...as('dave'), page: 'b' });
   await inA.waitForLastFrame((png) => showsCount(png, 1), 'room a to show 1');
   await inB.waitForLastFrame((png) => showsCount(png, 1), 'room b to show 1');
   expect([app.counter.countIn('a'), app.counter.countIn('b'), app.counter.count]).toEqual([1, 1, 2]);
@@ -82,22 +74,14 @@ test('one identity in two rooms is a viewer of each', async () => {
 });
 
 test('the store is given a SHA-256 digest, never the identity itself', async () => {
-  const seen: unknown[] = [];
-  const inner = new MemoryCountStore();
-  const store: CountStore = {
-    events: inner.events,
-    countsViewers: true,
-    increment: (room, viewer) => (seen.push(viewer), inner.increment(room, viewer)),
-    decrement: (room, viewer) => (seen.push(viewer), inner.decrement(room, viewer)),
-    count: (room) => inner.count(room),
-  };
+  const store = new MockStore({ countsViewers: true });
   const app = await startCounterApp({ identify: byHeader, store });
-  const viewer = await open(app, 'erin@example.com');
+  const viewer = await Viewer.open(app.url, as('erin@example.com'));
   await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
   viewer.close();
-  await eventually(() => seen.length === 2, 'an increment and a decrement');
+  await eventually(() => store.viewers.length === 2, 'an increment and a decrement');
   const digest = createHash('sha256').update('express-user-counter viewer\0erin@example.com').digest('base64url');
-  expect(seen).toEqual([digest, digest]);
+  expect(store.viewers).toEqual([digest, digest]);
 });
 
 test('an identify function that throws passes the error to Express (500), counting nothing', async () => {
@@ -106,16 +90,14 @@ test('an identify function that throws passes the error to Express (500), counti
       throw new Error('who are you');
     },
   });
-  const viewer = await open(app);
+  const viewer = await Viewer.open(app.url);
   expect(viewer.status).toBe(500);
   expect(app.counter.count).toBe(0);
 });
 
 test('identify with a store that does not count viewers warns once at start-up', async () => {
   const logger = quietLogger();
-  const inner = new MemoryCountStore();
-  const store: CountStore = { events: inner.events, increment: (room) => inner.increment(room), decrement: (room) => inner.decrement(room), count: (room) => inner.count(room) };
-  await startCounterApp({ identify: byHeader, store, logger });
+  await startCounterApp({ identify: byHeader, store: new MockStore(), logger });
   expect(logger.warn).toHaveBeenCalledTimes(1);
   expect(String(logger.warn.mock.calls[0][0])).toMatch(/`identify`.*countsViewers/);
 });
@@ -126,9 +108,9 @@ describe('across two instances sharing Redis', () => {
     const prefix = uniquePrefix();
     const a = await startCounterApp({ identify: byHeader, store: (await connectStore('ioredis', redis, { prefix })).store });
     const b = await startCounterApp({ identify: byHeader, store: (await connectStore('node-redis', redis, { prefix })).store });
-    const onA = [await open(a, 'frank'), await open(a, 'frank')];
-    const onB = await open(b, 'frank');
-    const other = await open(b, 'grace');
+    const onA = [await Viewer.open(a.url, as('frank')), await Viewer.open(a.url, as('frank'))];
+    const onB = await Viewer.open(b.url, as('frank'));
+    const other = await Viewer.open(b.url, as('grace'));
     await eventually(() => [a, b].every((app) => app.counter.count === 2), 'both instances at 2 viewers');
     await onA[0].waitForLastFrame((png) => showsCount(png, 2), 'a tab on a to show 2');
     await onB.waitForLastFrame((png) => showsCount(png, 2), 'the tab on b to show 2');
@@ -136,7 +118,7 @@ describe('across two instances sharing Redis', () => {
 
     for (const tab of onA) tab.close();
     await eventually(() => a.counter.stats().connections === 0, "a's tabs closed");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     // frank still has a tab on b.
     expect([a.counter.count, b.counter.count]).toEqual([2, 2]);
 
@@ -151,7 +133,7 @@ describe('across two instances sharing Redis', () => {
     redis ??= await startTestRedis();
     const prefix = uniquePrefix();
     const a = await startCounterApp({ identify: byHeader, room: byPage, store: (await connectStore('ioredis', redis, { prefix })).store });
-    await open(a, 'heidi-secret-session', 'p');
+    await Viewer.open(a.url, { ...as('heidi-secret-session'), page: 'p' });
     const inspector = new IORedis(redis.url);
     try {
       let dump = '';
@@ -161,7 +143,7 @@ describe('across two instances sharing Redis', () => {
         const members = await Promise.all(keys.filter((key) => key.includes(':viewers:')).map((key) => inspector.smembers(key)));
         dump = [...keys, ...members.flat()].join('\n');
         if (members.flat().length > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
       }
       const digest = createHash('sha256').update('express-user-counter viewer\0heidi-secret-session').digest('base64url');
       expect(dump).toContain(`43:${digest}p`);

@@ -3,25 +3,13 @@ import { MemoryCountStore, OptionsError, userCounterMiddleware } from '../../lib
 import type { Options, RenderContext } from '../../lib/index.js';
 import { createCanvasRenderer } from '../../lib/frame-renderer.js';
 import type { ImageSettings } from '../../lib/frame-renderer.js';
-import { closeAllApps, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
 import type { CounterApp } from '../helpers/counter-app.js';
 import { DEFAULT_IMAGE, decodePng, expectedFrame, inkPixels, samePixels, showsCount } from '../../support/png.js';
 import type { DecodedPng } from '../../support/png.js';
 import { Viewer } from '../helpers/viewer.js';
 
 // The image options: pixelRatio and ?dpr=, themes, locale, and the text template's context.
-
-const viewers: Viewer[] = [];
-afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
-  await closeAllApps();
-});
-
-async function open(app: CounterApp, query = ''): Promise<Viewer> {
-  const viewer = await Viewer.open(app.url, { path: `/online.png${query}` });
-  viewers.push(viewer);
-  return viewer;
-}
 
 /** The built-in renderer's own frame for `count` with these settings: what a viewer should be shown. */
 function drawn(count: number, settings: Partial<ImageSettings> = {}, pixelRatio = 1, room = ''): Buffer {
@@ -51,7 +39,7 @@ function pixel(image: DecodedPng, x: number, y: number): number[] {
 describe('pixel ratio', () => {
   test('?dpr=2 gives a frame twice as wide and high, the same text at twice the scale, inside the paddings', async () => {
     const app = await startCounterApp();
-    const sharp = await open(app, '?dpr=2');
+    const sharp = await Viewer.open(app.url, { path: '/online.png?dpr=2' });
     await sharp.waitForLastFrame((png) => samePixels(png, drawn(1, {}, 2)), 'a 2x frame showing 1');
     const twice = decodePng(sharp.lastFrame!);
     const once = decodePng(expectedFrame(1));
@@ -73,7 +61,7 @@ describe('pixel ratio', () => {
     const app = await startCounterApp({ pixelRatio: 2 });
     const cases: [string, number][] = [['', 400], ['?dpr=1', 200], ['?dpr=1.6', 400], ['?dpr=3', 600], ['?dpr=9', 600], ['?dpr=0', 200], ['?dpr=abc', 400], ['?dpr=', 400]];
     for (const [query, width] of cases) {
-      const viewer = await open(app, query);
+      const viewer = await Viewer.open(app.url, { path: `/online.png${query}` });
       await viewer.waitForFrames(1);
       expect([query, decodePng(viewer.lastFrame!).width]).toEqual([query, width]);
       viewer.close();
@@ -82,8 +70,8 @@ describe('pixel ratio', () => {
 
   test('viewers of one room at two ratios each get their own size, showing the same count', async () => {
     const app = await startCounterApp();
-    const plain = await open(app);
-    const sharp = await open(app, '?dpr=2');
+    const plain = await Viewer.open(app.url);
+    const sharp = await Viewer.open(app.url, { path: '/online.png?dpr=2' });
     await plain.waitForLastFrame((png) => showsCount(png, 2), 'the 1x viewer to show 2');
     await sharp.waitForLastFrame((png) => samePixels(png, drawn(2, {}, 2)), 'the 2x viewer to show 2');
     expect(plain.frames.every((png) => decodePng(png).width === 200)).toBe(true);
@@ -107,7 +95,7 @@ describe('themes', () => {
     ['light', [255, 255, 255, 255], [0, 100, 0]],
   ] as const)('%s: opaque background and text in the theme colours', async (theme, background, text) => {
     const app = await startCounterApp({ theme });
-    const viewer = await open(app);
+    const viewer = await Viewer.open(app.url);
     await viewer.waitForLastFrame((png) => samePixels(png, drawn(1, createdColours(theme))), `a ${theme} frame showing 1`);
     const image = decodePng(viewer.lastFrame!);
     expect(pixel(image, 0, 0)).toEqual(background);
@@ -118,7 +106,7 @@ describe('themes', () => {
 
   test('color and background given beside a theme win', async () => {
     const app = await startCounterApp({ theme: 'dark', background: 'transparent' });
-    const viewer = await open(app);
+    const viewer = await Viewer.open(app.url);
     await viewer.waitForFrames(1);
     expect(pixel(decodePng(viewer.lastFrame!), 0, 0)[3]).toBe(0);
   });
@@ -136,7 +124,7 @@ describe('number formatting', () => {
     const store = new MemoryCountStore();
     for (let i = 0; i < 1233; i++) store.increment('');
     const app = await startCounterApp({ locale, store });
-    const viewer = await open(app);
+    const viewer = await Viewer.open(app.url);
     await viewer.waitForLastFrame((png) => samePixels(png, drawn(0, { text: () => text })), `a frame drawing "${text}"`);
     expect(app.counter.count).toBe(1234);
   });
@@ -145,7 +133,7 @@ describe('number formatting', () => {
     const store = new MemoryCountStore();
     for (let i = 0; i < 1233; i++) store.increment('');
     const app = await startCounterApp({ store });
-    const viewer = await open(app);
+    const viewer = await Viewer.open(app.url);
     await viewer.waitForLastFrame((png) => showsCount(png, 1234), 'a frame showing 1234');
   });
 
@@ -162,7 +150,7 @@ describe('text template', () => {
       return `${context.room}: ${context.formattedCount}`;
     };
     const app = await startCounterApp({ text, locale: 'en-US', room: (req: Request) => req.query.page as string | undefined });
-    const viewer = await open(app, '?page=Docs&dpr=2');
+    const viewer = await Viewer.open(app.url, { path: '/online.png?page=Docs&dpr=2' });
     await viewer.waitForLastFrame((png) => samePixels(png, drawn(0, { text: () => 'Docs: 1' }, 2)), 'a frame drawing "Docs: 1"');
     expect(contexts).toContainEqual({ room: 'Docs', formattedCount: '1', pixelRatio: 2, ended: false });
   });
@@ -174,7 +162,7 @@ describe('text template', () => {
       room: (req: Request) => req.query.page as string | undefined,
     });
     const name = 'N'.repeat(128);
-    const viewer = await open(app, `?page=${name}`);
+    const viewer = await Viewer.open(app.url, { path: `/online.png?page=${name}` });
     await viewer.waitForFrames(1);
     expect([...rooms].filter((room) => room !== '')).toEqual([`${'N'.repeat(63)}…`]);
   });
@@ -189,7 +177,7 @@ describe('text template', () => {
       },
       room: (req: Request) => req.query.page as string | undefined,
     });
-    const viewer = await open(app, '?page=%2Fblog&dpr=3');
+    const viewer = await Viewer.open(app.url, { path: '/online.png?page=%2Fblog&dpr=3' });
     await viewer.waitForLastFrame((png) => samePixels(png, drawn(1, {}, 3)), 'a 3x frame showing 1');
     expect(contexts).toContainEqual({ room: '/blog', formattedCount: '1', pixelRatio: 3, ended: false });
   });

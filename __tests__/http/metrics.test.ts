@@ -3,18 +3,14 @@ import type { Request } from 'express';
 import { counterMetrics } from '../../demo/metrics.js';
 import { startDemo } from '../helpers/browser.js';
 import type { DemoServer } from '../helpers/browser.js';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually } from '../helpers/time.js';
 import { showsCount } from '../../support/png.js';
 import { Viewer } from '../helpers/viewer.js';
 
 // The demo's /metrics: counter.stats() in Prometheus text format through prom-client.
 
-const viewers: Viewer[] = [];
 let demo: DemoServer | undefined;
-afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
-  await closeAllApps();
-});
 afterAll(() => demo?.stop());
 
 /** The samples of a Prometheus text exposition, by metric name (no labels here). */
@@ -43,6 +39,7 @@ test('gauges and counters read stats() at each scrape and agree with it', async 
   expect(before.get('user_counter_connections')).toBe(0);
   expect(before.get('user_counter_frames_sent_total')).toBe(0);
 
+  const viewers: Viewer[] = [];
   for (const page of ['a', 'a', 'b']) viewers.push(await Viewer.open(app.url, { path: `/online.png?page=${page}` }));
   await viewers[0].waitForLastFrame((png) => showsCount(png, 2), 'room a to show 2');
   await eventually(() => app.counter.stats().framesSent >= 4, 'the frames to go out');
@@ -70,7 +67,6 @@ test('gauges and counters read stats() at each scrape and agree with it', async 
 test('npm run demo serves /metrics for its counter', async () => {
   demo = await startDemo();
   const viewer = await Viewer.open(demo.url);
-  viewers.push(viewer);
   await viewer.waitForLastFrame((png) => showsCount(png, 1), 'the demo image to show 1');
   const values = await scrape(demo.url);
   expect(values.get('user_counter_connections')).toBe(1);

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { closeAfterEachTest } from '../helpers/cleanup.js';
+import { eventually } from '../helpers/time.js';
 import { startNginx } from '../helpers/nginx.js';
 import type { Nginx } from '../helpers/nginx.js';
 import { decodePng, showsCount } from '../../support/png.js';
@@ -11,10 +13,10 @@ import { Viewer } from '../helpers/viewer.js';
 
 let nginx: Nginx | undefined;
 
-afterEach(async () => {
+// Stopped before the apps behind it (helpers/cleanup.ts).
+closeAfterEachTest(async () => {
   await nginx?.stop();
   nginx = undefined;
-  await closeAllApps();
 });
 
 async function behindNginx(options: Parameters<typeof startCounterApp>[0] = {}) {

@@ -1,34 +1,19 @@
+// Where the counter answers and what it lets through: the path option, a mount prefix, query
+// strings, every other path and method falling through to the app's next route, and a stream
+// letting go of Express's routing chain.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import type { Express, Request } from 'express';
 import request from 'supertest';
-import { MemoryCountStore, userCounterMiddleware } from '../../lib/index.js';
+import { userCounterMiddleware } from '../../lib/index.js';
 import type { UserCounterRouter } from '../../lib/index.js';
-import { closeAllApps, eventually, quietLogger, startCounterApp } from '../helpers/counter-app.js';
+import { closeAfterEachTest } from '../helpers/cleanup.js';
+import { quietLogger, startCounterApp } from '../helpers/counter-app.js';
+import { MockStore } from '../helpers/mock-store.js';
+import { eventually } from '../helpers/time.js';
 import { Viewer } from '../helpers/viewer.js';
 import { showsCount } from '../../support/png.js';
-
-const mounted: { router: UserCounterRouter; server: Server }[] = [];
-const viewers: Viewer[] = [];
-
-afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
-  await closeAllApps();
-  await Promise.all(
-    mounted.splice(0).map(async ({ router, server }) => {
-      await router.counter.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }),
-  );
-});
-
-async function open(...args: Parameters<typeof Viewer.open>): Promise<Viewer> {
-  const viewer = await Viewer.open(...args);
-  viewers.push(viewer);
-  return viewer;
-}
 
 /** A catch-all after the counter: proves a request fell through to `next()`. */
 function fallThroughHandler(app: Express): void {
@@ -37,52 +22,10 @@ function fallThroughHandler(app: Express): void {
   });
 }
 
-/** Every count the store held, at every change: a refused request must never appear here. */
-function recordCounts(store: MemoryCountStore): number[] {
-  const seen: number[] = [];
-  store.events.on('change', () => seen.push(store.count()));
-  return seen;
-}
-
-describe('GET /online.json', () => {
-  test('answers {"count":N} as JSON with Cache-Control no-store, N the number of open streams', async () => {
-    const { url, counter } = await startCounterApp();
-    const empty = await request(url).get('/online.json');
-    expect(empty.status).toBe(200);
-    expect(empty.headers['content-type']).toMatch(/^application\/json/);
-    expect(empty.headers['cache-control']).toMatch(/\bno-store\b/);
-    expect(empty.text).toBe('{"count":0}');
-    // Nothing to revalidate: a count is never cacheable.
-    expect(empty.headers.etag).toBeUndefined();
-
-    const first = await open(url);
-    const second = await open(url);
-    await second.waitForLastFrame((png) => showsCount(png, 2), 'a frame showing 2');
-    const two = await request(url).get('/online.json');
-    expect(two.text).toBe('{"count":2}');
-    expect(two.headers['cache-control']).toMatch(/\bno-store\b/);
-
-    first.close();
-    await eventually(() => first.ended, 'the first viewer to be gone');
-    await eventually(() => counter.count === 1, 'the count to drop to 1');
-    expect((await request(url).get('/online.json')).text).toBe('{"count":1}');
-  });
-
-  test('is answered without a Referer and is not itself counted', async () => {
-    const store = new MemoryCountStore();
-    const seen = recordCounts(store);
-    const { url } = await startCounterApp({ store });
-    const res = await request(url).get('/online.json');
-    expect(res.status).toBe(200);
-    expect(JSON.parse(res.text)).toEqual({ count: 0 });
-    expect(seen).toEqual([]);
-  });
-});
-
 describe('the path option', () => {
   test("path '/counter/live.png' moves the stream there and the JSON to /counter/live.json", async () => {
     const { url, counter } = await startCounterApp({ path: '/counter/live.png' }, { after: fallThroughHandler });
-    const viewer = await open(url, { path: '/counter/live.png' });
+    const viewer = await Viewer.open(url, { path: '/counter/live.png' });
     expect(viewer.status).toBe(200);
     expect(viewer.headers['content-type']).toMatch(/^multipart\/x-mixed-replace; boundary=/);
     await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1 at /counter/live.png');
@@ -105,7 +48,7 @@ describe('the path option', () => {
     expect(json.status).toBe(200);
     expect(json.text).toBe('{"count":0}');
 
-    const viewer = await open(url, { path: '/users' });
+    const viewer = await Viewer.open(url, { path: '/users' });
     expect(viewer.status).toBe(200);
     await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1 at /users');
     expect(counter.count).toBe(1);
@@ -122,13 +65,17 @@ describe('mounting under a prefix', () => {
     const server = await new Promise<Server>((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });
-    mounted.push({ router, server });
+    closeAfterEachTest(async () => {
+      await router.counter.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }, 'servers');
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, router };
   }
 
   test("app.use('/stats', middleware) serves the stream at /stats/online.png and the JSON at /stats/online.json", async () => {
     const { url, router } = await startPrefixed();
-    const viewer = await open(url, { path: '/stats/online.png' });
+    const viewer = await Viewer.open(url, { path: '/stats/online.png' });
     expect(viewer.status).toBe(200);
     await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1 at /stats/online.png');
     expect(router.counter.count).toBe(1);
@@ -148,21 +95,19 @@ describe('fall-through', () => {
   test.each(['/', '/other', '/online.pngx', '/online.png/extra', '/online.jsonx', '/online.json/extra', '/stats/online.png'])(
     'GET %s reaches the route after the middleware',
     async (path) => {
-      const store = new MemoryCountStore();
-      const seen = recordCounts(store);
+      const store = new MockStore();
       const { url } = await startCounterApp({ store }, { after: fallThroughHandler });
       const res = await request(url).get(path).set('Referer', `${url}/`);
       expect(res.status).toBe(200);
       expect(res.text).toBe(`fell through: GET ${path}`);
-      expect(seen).toEqual([]);
+      expect(store.viewers).toEqual([]);
     },
   );
 
   test.each(['POST', 'PUT', 'DELETE', 'PATCH'])(
     '%s /online.png and /online.json reach a catch-all after the middleware, never a 5xx, and are not counted',
     async (method) => {
-      const store = new MemoryCountStore();
-      const seen = recordCounts(store);
+      const store = new MockStore();
       const { url } = await startCounterApp({ store }, { after: fallThroughHandler });
       for (const path of ['/online.png', '/online.json']) {
         const res = await request(url)[method.toLowerCase() as 'post' | 'put' | 'delete' | 'patch'](path)
@@ -171,7 +116,7 @@ describe('fall-through', () => {
         expect(res.status).toBe(200);
         expect(res.text).toBe(`fell through: ${method} ${path}`);
       }
-      expect(seen).toEqual([]);
+      expect(store.viewers).toEqual([]);
       expect(store.count()).toBe(0);
     },
   );
@@ -183,79 +128,14 @@ describe('fall-through', () => {
   });
 });
 
-describe('HEAD /online.png', () => {
-  test('with a Referer: 200 with the stream headers, no body, and never counted', async () => {
-    const store = new MemoryCountStore();
-    const seen = recordCounts(store);
-    const { url, counter } = await startCounterApp({ store });
-    const connects: number[] = [];
-    counter.events.on('connect', ({ count }) => connects.push(count));
-
-    const head = await open(url, { method: 'HEAD' });
-    expect(head.status).toBe(200);
-    expect(head.headers['content-type']).toMatch(/^multipart\/x-mixed-replace; boundary=[A-Za-z0-9'()+_,\-./:=?]{24,70}$/);
-    expect(head.headers['cache-control']).toBe('no-store, no-cache, must-revalidate, no-transform');
-    expect(head.headers.pragma).toBe('no-cache');
-    expect(head.headers.expires).toBe('0');
-    expect(head.headers['x-accel-buffering']).toBe('no');
-    expect(head.headers['x-content-type-options']).toBe('nosniff');
-    expect(head.headers['content-length']).toBeUndefined();
-    expect(head.headers['content-encoding']).toBeUndefined();
-    await head.waitForEnd();
-    expect(head.body.length).toBe(0);
-
-    expect(seen).toEqual([]);
-    expect(connects).toEqual([]);
-    expect(counter.count).toBe(0);
-    expect((await request(url).get('/online.json')).text).toBe('{"count":0}');
-  });
-
-  test('without a Referer: 403 like GET, and not counted', async () => {
-    const store = new MemoryCountStore();
-    const seen = recordCounts(store);
-    const { url } = await startCounterApp({ store });
-    const head = await open(url, { method: 'HEAD', headers: {} });
-    expect(head.status).toBe(403);
-    expect(seen).toEqual([]);
-  });
-});
-
 test('a query string on the stream path still streams and counts', async () => {
   const { url, counter } = await startCounterApp();
-  const viewer = await open(url, { path: '/online.png?x=1&cache=bust' });
+  const viewer = await Viewer.open(url, { path: '/online.png?x=1&cache=bust' });
   expect(viewer.status).toBe(200);
   expect(viewer.headers['content-type']).toMatch(/^multipart\/x-mixed-replace/);
   await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
   expect(counter.count).toBe(1);
   expect((await request(url).get('/online.json?y=2')).text).toBe('{"count":1}');
-});
-
-describe('req.app.locals.userCount', () => {
-  test('is a number in a route after the middleware before any stream opened, and stays live', async () => {
-    let locals: Record<string, unknown> | undefined;
-    const { url } = await startCounterApp(
-      {},
-      {
-        after: (app) =>
-          app.get('/page', (req: Request, res) => {
-            locals = req.app.locals;
-            res.json({ type: typeof req.app.locals.userCount, value: req.app.locals.userCount });
-          }),
-      },
-    );
-    const before = await request(url).get('/page');
-    expect(before.body).toEqual({ type: 'number', value: 0 });
-
-    const viewer = await open(url);
-    await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
-    // The same locals object, read again without a new request: a live value, not a snapshot.
-    expect(locals!.userCount).toBe(1);
-    expect((await request(url).get('/page')).body).toEqual({ type: 'number', value: 1 });
-
-    viewer.close();
-    await eventually(() => locals!.userCount === 0, 'userCount to return to 0');
-    expect((await request(url).get('/page')).body).toEqual({ type: 'number', value: 0 });
-  });
 });
 
 test("a stream lets go of Express's routing chain (req.next), and keeps what the app put on the request", async () => {
@@ -273,7 +153,7 @@ test("a stream lets go of Express's routing chain (req.next), and keeps what the
         }),
     },
   );
-  const viewer = await open(counterApp.url, { headers: { Referer: `${counterApp.url}/page` } });
+  const viewer = await Viewer.open(counterApp.url, { headers: { Referer: `${counterApp.url}/page` } });
   await eventually(() => viewer.frames.length > 0, 'the first frame');
   const { req, res } = seen!;
   // Without this, the routers' pending `next` closures would live as long as the stream.

@@ -1,24 +1,9 @@
 // The count as a shields.io endpoint badge (README, Badges): beside the JSON count, per room,
 // not counted, readable from any origin. shields.io rejects a badge with a field it does not know.
-import { createIsolatedEmitter } from '../../lib/events.js';
-import type { CountStore, CountStoreEvents } from '../../lib/index.js';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
-import { closeAllViewers, openViewers } from '../helpers/viewer.js';
-
-afterEach(async () => {
-  closeAllViewers();
-  await closeAllApps();
-});
-
-/** A store that holds the counts it is given, per room (`undefined`: the total). */
-function fixedStore(counts: Record<string, number>): CountStore {
-  return {
-    increment() {},
-    decrement() {},
-    count: (room) => (room === undefined ? Object.values(counts).reduce((a, b) => a + b, 0) : (counts[room] ?? 0)),
-    events: createIsolatedEmitter<CountStoreEvents>(() => undefined),
-  };
-}
+import { startCounterApp } from '../helpers/counter-app.js';
+import { MockStore } from '../helpers/mock-store.js';
+import { eventually } from '../helpers/time.js';
+import { openViewers } from '../helpers/viewer.js';
 
 test('GET /online.shields.json: the endpoint schema with the count, no-store, readable from any origin, without a Referer, not counted', async () => {
   const { url, counter } = await startCounterApp();
@@ -39,20 +24,20 @@ test('GET /online.shields.json: the endpoint schema with the count, no-store, re
 
 test('label, color and cacheSeconds come from the shields option; the count is formatted with locale', async () => {
   const { url } = await startCounterApp({
-    store: fixedStore({ '': 12345 }),
+    store: new MockStore({ counts: { '': 12345 } }),
     locale: 'en-US',
     shields: { label: 'readers', color: '#4c1', cacheSeconds: 600 },
   });
   const badge = await (await fetch(`${url}/online.shields.json`)).json();
   expect(badge).toStrictEqual({ schemaVersion: 1, label: 'readers', message: '12,345', color: '#4c1', cacheSeconds: 600 });
   // An empty label is allowed: shields.io then draws the message alone.
-  const bare = await startCounterApp({ store: fixedStore({ '': 7 }), shields: { label: '' } });
+  const bare = await startCounterApp({ store: new MockStore({ counts: { '': 7 } }), shields: { label: '' } });
   expect(await (await fetch(`${bare.url}/online.shields.json`)).json()).toMatchObject({ label: '', message: '7' });
 });
 
 test('per room with the room function, as the JSON count; a refused room name gets 400', async () => {
   const { url } = await startCounterApp({
-    store: fixedStore({ '': 1, '/blog/hello': 5 }),
+    store: new MockStore({ counts: { '': 1, '/blog/hello': 5 } }),
     room: (req) => req.query.page as string | undefined,
   });
   const message = async (query: string) => ((await (await fetch(`${url}/online.shields.json${query}`)).json()) as { message: string }).message;

@@ -1,8 +1,7 @@
-import { closeAllApps, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually } from '../helpers/time.js';
 import { Viewer } from '../helpers/viewer.js';
 import { decodePng, inkPixels, showsCount } from '../../support/png.js';
-
-afterEach(closeAllApps);
 
 test('a viewer gets a PNG frame showing 1, and the count returns to 0 when it leaves', async () => {
   const { url, counter } = await startCounterApp();
@@ -14,6 +13,6 @@ test('a viewer gets a PNG frame showing 1, and the count returns to 0 when it le
   expect(inkPixels(image)).toBeGreaterThan(200);
   expect(counter.count).toBe(1);
   viewer.close();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await eventually(() => counter.count === 0, 'count 0 after the viewer left', 2000);
   expect(counter.count).toBe(0);
 });

@@ -1,19 +1,14 @@
 import http from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Request } from 'express';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually, sleep } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
 import { decodePng, expectedFrame, showsCount } from '../../support/png.js';
 import { Viewer } from '../helpers/viewer.js';
-import { RawConnection, rawRequest } from '../helpers/raw-http.js';
+import { RawConnection, rawRequest } from '../helpers/raw-connection.js';
 
 // The static fallback: one PNG of the current count for clients that cannot stream.
-
-const viewers: Viewer[] = [];
-afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
-  await closeAllApps();
-});
 
 const CAMO = 'github-camo (876de43e)';
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
@@ -48,7 +43,6 @@ function fetchRaw(app: CounterApp, path: string, headers: Record<string, string>
 
 async function watched(app: CounterApp, n: number): Promise<Viewer> {
   const opened = await Promise.all(Array.from({ length: n }, () => Viewer.open(app.url)));
-  viewers.push(...opened);
   await opened[0].waitForLastFrame((png) => showsCount(png, n), `a viewer to see ${n}`);
   return opened[0];
 }
@@ -80,7 +74,7 @@ test.each([
   expect(app.counter.count).toBe(2);
   expect(seen).toEqual([]);
   expect(app.counter.stats()).toMatchObject({ connections: 2, staticImages: 1 });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(200);
   expect(showsCount(watcher.lastFrame!, 2)).toBe(true);
 });
 
@@ -98,7 +92,6 @@ test('?static=1 from a browser page gives the static image too; a browser withou
 test('the static image is of the request room and pixel ratio', async () => {
   const app = await startCounterApp({ room: (req: Request) => req.query.page as string | undefined });
   const inRoom = await Viewer.open(app.url, { path: '/online.png?page=a' });
-  viewers.push(inRoom);
   await inRoom.waitForLastFrame((png) => showsCount(png, 1), 'room a to show 1');
   await watched(app, 3);
 

@@ -2,26 +2,15 @@ import { randomFillSync } from 'node:crypto';
 import { PNG } from 'pngjs';
 import type { Request } from 'express';
 import type { RoomCounts } from '../../lib/index.js';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { MockStore } from '../helpers/mock-store.js';
+import { eventually, sleep } from '../helpers/time.js';
 import { expectedFrame, showsCount } from '../../support/png.js';
 import { Viewer } from '../helpers/viewer.js';
 
 // Events with rooms, and counter.stats() against the traffic the viewers actually received.
 
-const viewers: Viewer[] = [];
-afterEach(async () => {
-  for (const viewer of viewers.splice(0)) viewer.close();
-  await closeAllApps();
-});
-
 const byPage = (req: Request) => req.query.page as string | undefined;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function open(url: string, page?: string): Promise<Viewer> {
-  const viewer = await Viewer.open(url, { path: page === undefined ? '/online.png' : `/online.png?page=${page}` });
-  viewers.push(viewer);
-  return viewer;
-}
 
 const total = (list: Viewer[], of: (viewer: Viewer) => number) => list.reduce((sum, viewer) => sum + of(viewer), 0);
 
@@ -33,9 +22,9 @@ test('connect, disconnect and change carry the room and its count beside the tot
   counter.events.on('disconnect', log('disconnect'));
   counter.events.on('change', log('change'));
 
-  const a = await open(url, 'a');
+  const a = await Viewer.open(url, { page: 'a' });
   await eventually(() => seen.includes('connect a=1/1'), 'the connect in a');
-  const b = await open(url, 'b');
+  const b = await Viewer.open(url, { page: 'b' });
   await eventually(() => seen.includes('connect b=1/2'), 'the connect in b');
   b.close();
   await eventually(() => seen.includes('disconnect b=0/1'), 'the disconnect in b');
@@ -49,33 +38,13 @@ test('connect, disconnect and change carry the room and its count beside the tot
   ]);
 });
 
-test('a room whose text cannot be drawn reports errors naming the room; other rooms stream on', async () => {
-  const { url, counter } = await startCounterApp({
-    room: byPage,
-    text: (count, { room }) => {
-      if (room === 'broken') throw new Error('cannot draw this room');
-      return `Users online: ${count}`;
-    },
-  });
-  const errors: (Error & { room?: string })[] = [];
-  counter.events.on('error', (error) => errors.push(error));
-  const broken = await open(url, 'broken');
-  await eventually(() => errors.length > 0, 'an error event');
-  expect(errors.every((error) => error.message === 'cannot draw this room' && error.room === 'broken')).toBe(true);
-  expect(broken.frames).toEqual([]);
-  const fine = await open(url, 'fine');
-  await fine.waitForLastFrame((png) => showsCount(png, 1), 'another room to show 1');
-  broken.close();
-  await eventually(() => counter.stats().rooms === 1, 'the broken room gone with its viewer');
-});
-
 test('stats count connections, viewers and rooms, and the frames and bytes the viewers received', async () => {
   // No keep-alive re-sends or heartbeat bytes: every frame sent is a first frame or a broadcast.
   const { url, counter } = await startCounterApp({ room: byPage, keepAliveMs: 0, heartbeatMs: 0 });
   expect(counter.stats()).toMatchObject({ count: 0, connections: 0, viewers: 0, rooms: 0, framesSent: 0, framesDropped: 0, bytesSent: 0 });
 
-  const inA = [await open(url, 'a'), await open(url, 'a')];
-  const inB = await open(url, 'b');
+  const inA = [await Viewer.open(url, { page: 'a' }), await Viewer.open(url, { page: 'a' })];
+  const inB = await Viewer.open(url, { page: 'b' });
   await inA[0].waitForLastFrame((png) => showsCount(png, 2), 'room a to show 2');
   await inA[1].waitForLastFrame((png) => showsCount(png, 2), 'room a to show 2');
   await inB.waitForLastFrame((png) => showsCount(png, 1), 'room b to show 1');
@@ -103,6 +72,20 @@ test('stats count connections, viewers and rooms, and the frames and bytes the v
   expect(counter.stats().bytesSent).toBeGreaterThanOrEqual(stats.bytesSent);
 });
 
+test('storeReachable is true with the memory store, and follows the reachable of a store that has a server', async () => {
+  const memory = await startCounterApp();
+  expect(memory.counter.stats().storeReachable).toBe(true);
+
+  // A store with a server to reach (as RedisCountStore during an outage).
+  const store = new MockStore({ reachable: true });
+  const { counter } = await startCounterApp({ store });
+  expect(counter.stats().storeReachable).toBe(true);
+  store.reachable = false;
+  expect(counter.stats().storeReachable).toBe(false);
+  store.reachable = true;
+  expect(counter.stats().storeReachable).toBe(true);
+});
+
 test('renders counts every call of the renderer', async () => {
   let calls = 0;
   const { url, counter } = await startCounterApp({
@@ -111,9 +94,9 @@ test('renders counts every call of the renderer', async () => {
       return expectedFrame(count);
     },
   });
-  const first = await open(url);
+  const first = await Viewer.open(url);
   await first.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
-  await open(url);
+  await Viewer.open(url);
   await first.waitForLastFrame((png) => showsCount(png, 2), 'a frame showing 2');
   await sleep(200);
   expect(calls).toBeGreaterThanOrEqual(2);
@@ -140,16 +123,16 @@ describe('frames dropped by backpressure', () => {
 
   test('a paused viewer misses frames, counted as dropped; every frame counted as sent reached a viewer', async () => {
     const { url, counter } = await startCounterApp({ render: noise, keepAliveMs: 0, heartbeatMs: 0 });
-    const reference = await open(url);
+    const reference = await Viewer.open(url);
     await reference.waitForLastFrame((png) => png.equals(noise(1)), 'the reference viewer to show 1', 10_000);
-    const paused = await open(url);
+    const paused = await Viewer.open(url);
     paused.response.pause();
     await reference.waitForLastFrame((png) => png.equals(noise(2)), 'the reference viewer to show 2', 10_000);
 
     // Each new (reading) viewer raises the count: a new 1.4 MB frame for everyone.
     const extras: Viewer[] = [];
     for (let count = 3; count <= 12; count++) {
-      extras.push(await open(url));
+      extras.push(await Viewer.open(url));
       await reference.waitForLastFrame((png) => png.equals(noise(count)), `the reference viewer to show ${count}`, 10_000);
     }
     expect(counter.stats().framesDropped).toBeGreaterThan(0);

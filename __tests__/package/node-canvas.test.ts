@@ -1,6 +1,6 @@
 import { createCanvasRenderer } from '../../lib/frame-renderer.js';
-import type { NodeCanvasModule } from '../../lib/types.js';
-import { closeAllApps, startCounterApp } from '../helpers/counter-app.js';
+import type { NodeCanvasModule } from '../../lib/types/index.js';
+import { startCounterApp } from '../helpers/counter-app.js';
 import { DEFAULT_IMAGE, decodePng, inkPixels } from '../../support/png.js';
 import type { DecodedPng } from '../../support/png.js';
 import { Viewer } from '../helpers/viewer.js';
@@ -37,8 +37,6 @@ function inkBox(image: DecodedPng): { left: number; right: number; top: number; 
   }
   return box;
 }
-
-afterEach(closeAllApps);
 
 describeWithNodeCanvas('with node-canvas', () => {
   test('the renderer draws the text in the bundled font: a valid PNG whose ink matches @napi-rs/canvas', async () => {

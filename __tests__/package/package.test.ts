@@ -3,10 +3,12 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { killAllConsumers, startConsumer } from '../helpers/consumer-project.js';
+import { Viewer } from '../helpers/viewer.js';
 
-// The published package, as users get it: `npm pack`, then lint the tarball and install it into
-// small consumer projects (CommonJS, ES module, TypeScript with module NodeNext) that mount the
-// middleware and read one frame. Dependencies come from the npm cache when they are there.
+// The published package, as users get it: `npm pack` once, then lint the tarball and install it
+// into small consumer projects (project-setups/README.md) that mount the middleware; the test
+// reads a frame and the count from each. Dependencies come from the npm cache when they are there.
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
@@ -22,6 +24,7 @@ beforeAll(async () => {
   tarball = path.join(work, readdirSync(work).find((name) => name.endsWith('.tgz'))!);
 });
 
+afterEach(killAllConsumers);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 async function npm(cwd: string, args: string[]): Promise<string> {
@@ -36,7 +39,7 @@ test('the tarball holds the build, the font with its licence, README and LICENSE
     'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/index.d.mts',
     'fonts/Anton-Regular.ttf', 'fonts/OFL.txt', 'README.md', 'LICENSE', 'package.json',
   ]));
-  const unexpected = files.filter((name) => !/^(dist\/[\w.-]+\.(js|mjs|d\.ts|d\.mts)|fonts\/(Anton-Regular\.ttf|OFL\.txt)|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(name));
+  const unexpected = files.filter((name) => !/^(dist\/([\w-]+\/)?[\w.-]+\.(js|mjs|d\.ts|d\.mts)|fonts\/(Anton-Regular\.ttf|OFL\.txt)|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(name));
   expect(unexpected).toEqual([]);
 });
 
@@ -50,16 +53,36 @@ test('arethetypeswrong finds no problem for require, import and bundlers', async
   await run(path.join(root, 'node_modules/.bin/attw'), [tarball, '--format', 'ascii']);
 });
 
+const TYPESCRIPT = ['@types/express@5', '@types/node@20', 'typescript'];
+
 describe.each([
-  ['CommonJS (Express 5)', 'cjs', 'node index.js', ['express@5']],
-  ['ES module (Express 4)', 'esm', 'node index.mjs', ['express@4']],
-  ['TypeScript, module NodeNext (Express 5)', 'typescript', 'npx tsc -p . && node out/index.js', ['express@5', '@types/express@5', '@types/node@20', 'typescript']],
-])('a %s project', (_label, name, command, dependencies) => {
-  test('installs the tarball, mounts the middleware and reads one frame', async () => {
+  { label: 'CommonJS (Express 5)', name: 'cjs', main: 'index.js', dependencies: ['express@5'] },
+  { label: 'ES module (Express 4)', name: 'esm', main: 'index.mjs', dependencies: ['express@4'] },
+  { label: 'TypeScript, module NodeNext (Express 5)', name: 'typescript', build: 'npx tsc -p .', main: 'out/index.js', dependencies: ['express@5', ...TYPESCRIPT] },
+  {
+    label: 'TypeScript compiled to CommonJS, with a CountStore of its own (Express 5)',
+    name: 'typescript-commonjs',
+    build: 'npx tsc -p .',
+    main: 'out/index.js',
+    dependencies: ['express@5', 'mitt@3', ...TYPESCRIPT],
+  },
+  { label: 'TypeScript, moduleResolution bundler (Express 5)', name: 'typescript-bundler', build: 'npx tsc -p .', main: 'out/index.js', dependencies: ['express@5', ...TYPESCRIPT] },
+  { label: 'CommonJS app that both requires and imports the package (Express 5)', name: 'both-entries', main: 'index.js', dependencies: ['express@5'] },
+])('a $label project', ({ name, build, main, dependencies }) => {
+  test('installs the tarball, mounts the middleware, streams a frame, counts the viewer and exits once closed', async () => {
     const project = path.join(work, name);
     cpSync(path.join(setups, name), project, { recursive: true });
     await npm(project, ['install', tarball, ...dependencies]);
-    const { stdout } = await run('sh', ['-c', command], { cwd: project, timeout: 60_000 });
-    expect(stdout).toMatch(/^OK \d+ count=1$/m);
+    if (build) await run('sh', ['-c', build], { cwd: project, timeout: 60_000 });
+    const app = await startConsumer(project, main);
+    const json = async (route: string): Promise<unknown> => (await fetch(`${app.url}${route}`)).json();
+    const viewer = await Viewer.open(app.url);
+    await viewer.waitForFrames(1);
+    expect(viewer.frames[0].subarray(1, 4).toString()).toBe('PNG');
+    expect(await json('/online.json')).toEqual({ count: 1 });
+    if (name === 'typescript-commonjs') expect(await json('/store.json')).toEqual({ count: 1, calls: ['increment'] });
+    if (name === 'both-entries') expect(app.output()).toMatch(/^one copy$/m);
+    viewer.close();
+    expect(await app.stop()).toEqual({ code: 0, signal: null });
   });
 });

@@ -1,10 +1,11 @@
 import IORedis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { RedisCountStore } from '../../lib/index.js';
-import { eventually, quietLogger } from '../helpers/counter-app.js';
+import { quietLogger } from '../helpers/counter-app.js';
+import { eventually, sleep } from '../helpers/time.js';
 import { startTestRedisCluster } from '../helpers/redis-cluster.js';
 import type { TestRedisCluster } from '../helpers/redis-cluster.js';
-import { uniquePrefix } from '../helpers/redis-server.js';
+import { uniquePrefix } from '../helpers/redis-store.js';
 
 // A real three-master Redis Cluster, reached through ioredis's Cluster client.
 
@@ -53,7 +54,7 @@ test('stores on a three-master cluster share counts and viewers, every key in th
   await eventually(() => both(2, 1), 'both stores at /p=2, /q=1');
   a.decrement('/p', 'x');
   // b still holds x.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(200);
   await eventually(() => both(2, 1), 'both still at /p=2 while b holds x');
   b.decrement('/p', 'x');
   await eventually(() => both(1, 1), 'both stores at /p=1, /q=1');

@@ -1,7 +1,7 @@
-import { eventually } from '../helpers/counter-app.js';
-import { connectStore, uniquePrefix } from '../helpers/redis-server.js';
+import { eventually } from '../helpers/time.js';
+import { connectStore, uniquePrefix } from '../helpers/redis-store.js';
 import { useTestRedis } from '../helpers/redis-suite.js';
-import type { ConnectedStore } from '../helpers/redis-server.js';
+import type { ConnectedStore } from '../helpers/redis-store.js';
 
 // Many instances, many random joins and leaves: every instance ends at the truth, and so does Redis.
 

@@ -1,8 +1,9 @@
 import IORedis from 'ioredis';
 import { MemoryCountStore } from '../../lib/index.js';
 import type { CountStore } from '../../lib/index.js';
-import { eventually } from '../helpers/counter-app.js';
-import { closeAllStores, connectStore, scriptCalls, startTestRedis, uniquePrefix } from '../helpers/redis-server.js';
+import { eventually, sleep } from '../helpers/time.js';
+import { startTestRedis } from '../helpers/redis-server.js';
+import { connectStore, scriptCalls, uniquePrefix } from '../helpers/redis-store.js';
 import type { TestRedis } from '../helpers/redis-server.js';
 
 // The CountStore contract for viewers (lib/types.ts, "Viewers"): streams of one viewer in
@@ -19,9 +20,7 @@ afterAll(async () => {
   inspector?.disconnect();
   await redis?.close();
 });
-afterEach(closeAllStores);
-
-const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+const settle = () => sleep(150);
 
 const factories: { name: string; create(): Promise<CountStore> }[] = [
   { name: 'MemoryCountStore', create: async () => new MemoryCountStore() },

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
-import { closeAllStores, connectStore, scriptCalls, startTestRedis, uniquePrefix } from '../helpers/redis-server.js';
+import { startTestRedis } from '../helpers/redis-server.js';
+import { connectStore, scriptCalls, uniquePrefix } from '../helpers/redis-store.js';
 import type { TestRedis } from '../helpers/redis-server.js';
-import { closeAllViewers, openViewers } from '../helpers/viewer.js';
+import { openViewers } from '../helpers/viewer.js';
 import type { Viewer } from '../helpers/viewer.js';
 import { showsCount } from '../../support/png.js';
 
@@ -17,11 +19,8 @@ beforeAll(async () => {
   redis = await startTestRedis();
 });
 afterAll(() => redis?.close());
-afterEach(async () => {
-  closeAllViewers();
+afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
-  await closeAllApps();
-  await closeAllStores();
 });
 
 /** Every handle counts `n`, and every viewer's latest frame shows `n`. */

@@ -1,7 +1,8 @@
-import { eventually, quietLogger } from '../helpers/counter-app.js';
-import { connectStore, scriptCalls, uniquePrefix } from '../helpers/redis-server.js';
+import { quietLogger } from '../helpers/counter-app.js';
+import { eventually, sleep } from '../helpers/time.js';
+import { connectStore, scriptCalls, uniquePrefix } from '../helpers/redis-store.js';
 import { useTestRedis } from '../helpers/redis-suite.js';
-import type { ConnectedStore } from '../helpers/redis-server.js';
+import type { ConnectedStore } from '../helpers/redis-store.js';
 
 // Whatever Redis loses or garbles, the counts come back by themselves within a bounded time.
 
@@ -43,7 +44,7 @@ async function atTruth(a: ConnectedStore, b: ConnectedStore, what: string, timeo
   };
   while (!(await redisTruth())) {
     if (Date.now() > deadline) throw new Error(`${what}: Redis's totals are ${JSON.stringify(await suite.inspector.hgetall(`{${prefix}}:totals`))}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }
 
@@ -76,7 +77,7 @@ test.each<[string, (key: Key) => Promise<unknown>, (key: Key) => Promise<boolean
   const deadline = Date.now() + REPAIR_MS;
   while (!(await repaired(key))) {
     if (Date.now() > deadline) throw new Error(`not repaired within ${REPAIR_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
   await atTruth(a, b, 'after the damage', REPAIR_MS);
   // And they stay right through further changes.
@@ -104,7 +105,7 @@ test('while a call is unanswered (a hung connection), no further call is sent; t
   for (let i = 0; i < 20; i++) a.store.increment('/p');
   // Ten heartbeats and twenty changes: one call is waiting, and nothing more is sent.
   await eventually(() => logger.warn.mock.calls.length === 1, 'the store to warn that Redis does not answer');
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await sleep(1000);
   expect(scriptCalls(a.commands) - before).toBe(1);
   expect(a.store.count('/p')).toBe(20);
   hang = undefined;

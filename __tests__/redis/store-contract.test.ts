@@ -1,7 +1,9 @@
 import { MemoryCountStore } from '../../lib/index.js';
 import type { CountStore } from '../../lib/index.js';
-import { closeAllApps, eventually, startCounterApp } from '../helpers/counter-app.js';
-import { closeAllStores, connectStore, startTestRedis, uniquePrefix } from '../helpers/redis-server.js';
+import { startCounterApp } from '../helpers/counter-app.js';
+import { eventually, sleep } from '../helpers/time.js';
+import { startTestRedis } from '../helpers/redis-server.js';
+import { connectStore, uniquePrefix } from '../helpers/redis-store.js';
 import type { TestRedis } from '../helpers/redis-server.js';
 import { Viewer } from '../helpers/viewer.js';
 import { showsCount } from '../../support/png.js';
@@ -13,10 +15,6 @@ beforeAll(async () => {
   redis = await startTestRedis();
 });
 afterAll(() => redis?.close());
-afterEach(async () => {
-  await closeAllApps();
-  await closeAllStores();
-});
 
 interface StoreFactory {
   readonly name: string;
@@ -35,7 +33,7 @@ const factories: StoreFactory[] = [
   },
 ];
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+const settle = () => sleep(150);
 
 describe.each(factories)('$name', ({ create }) => {
   test('starts at 0 in every room', async () => {

@@ -1,6 +1,7 @@
 import IORedis from 'ioredis';
 import { startTestRedis, waitForPing } from '../helpers/redis-server.js';
 import type { TestRedis } from '../helpers/redis-server.js';
+import { sleep } from '../helpers/time.js';
 
 // The Redis tests never skip silently: without a Redis they fail and say what to install.
 
@@ -36,7 +37,7 @@ test('its own redis-server answers, and stop() and start() take it away and brin
     await expect(client.get('key')).rejects.toThrow();
     await redis.start();
     await waitForPing(redis.host, redis.port, 5000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     expect(await client.get('key')).toBeNull();
   } finally {
     client.disconnect();
@@ -60,7 +61,7 @@ test('with only REDIS_URL, the tests reach that Redis through a proxy that stop(
     await expect(client.get('through-the-proxy')).rejects.toThrow();
     await proxied.start();
     await waitForPing(proxied.host, proxied.port, 5000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     expect(await client.get('through-the-proxy')).toBe('1');
   } finally {
     client.disconnect();

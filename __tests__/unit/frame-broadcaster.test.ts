@@ -4,7 +4,7 @@
 import { STREAMS_PER_SLICE } from '../../lib/frame-broadcaster.js';
 import type { BusSubscriber } from '../../lib/frame-broadcaster.js';
 import type { Frame } from '../../lib/multipart-format.js';
-import { startBroadcaster } from '../helpers/broadcaster-rig.js';
+import { startBroadcaster, subscribeIdle } from '../helpers/broadcaster-rig.js';
 import { eventually } from '../helpers/time.js';
 
 beforeEach(() => jest.useFakeTimers());
@@ -53,29 +53,12 @@ test('with a small audience, consecutive changes are each shown within the settl
 });
 
 test('a render that fails is reported and not retried until the count changes again', async () => {
-  let count = 0;
-  let calls = 0;
-  const errors: Error[] = [];
-  const broadcaster = new FrameBroadcaster({
-    readCount: () => count,
-    renderer: {
-      render: async (n) => {
-        calls += 1;
-        if (n === 1) throw new Error('cannot draw 1');
-        return A_PNG;
-      },
-    },
-    format: new MultipartFormat(),
-    frames: new FrameCache().shelf('1'),
-    ticker: ticker(),
-    report: (error) => errors.push(error),
-  });
+  const { broadcaster, set, rendered, errors } = startBroadcaster(0, { failing: (n) => n === 1 });
   await jest.advanceTimersByTimeAsync(100);
-  count = 1;
-  broadcaster.countChanged();
+  set(1);
   await jest.advanceTimersByTimeAsync(5000);
   expect(errors.map((error) => error.message)).toEqual(['cannot draw 1']);
-  expect(calls).toBeLessThanOrEqual(4);
+  expect(rendered.length).toBeLessThanOrEqual(4);
   broadcaster.close();
 });
 

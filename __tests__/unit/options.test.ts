@@ -3,7 +3,7 @@ import type { ErrorCode, Options, UserCounterRouter } from '../../lib/index.js';
 import { quietLogger } from '../helpers/counter-app.js';
 import { expectedFrame } from '../../support/png.js';
 
-// A real PNG: a render that fails would make the counter re-render in a loop (see events.test.ts).
+// A real PNG: a render that fails would make the counter re-render in a loop (see http/render-errors.test.ts).
 const A_PNG = expectedFrame(0);
 
 const routers: UserCounterRouter[] = [];

@@ -5,7 +5,7 @@ import { quietLogger } from '../helpers/counter-app.js';
 import { expectedFrame } from '../../support/png.js';
 import { eventually } from '../helpers/time.js';
 
-// A real PNG: a render that fails would make the counter re-render in a loop (see events.test.ts).
+// A real PNG: a render that fails would make the counter re-render in a loop (see http/render-errors.test.ts).
 const A_PNG = expectedFrame(0);
 /** Options that warn once at creation: `render` ignores `color`. */
 const IGNORED_COLOR = { render: () => A_PNG, color: 'red' } as const;

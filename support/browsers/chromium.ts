@@ -65,8 +65,9 @@ export class ChromiumBrowser implements EngineBrowser<ChromiumViewer> {
     return profile.openTab(url, true, beforeNavigation && ((viewer) => beforeNavigation(viewer.page)));
   }
 
-  async newProfile(): Promise<ChromiumProfile> {
-    const context = await this.playwright.newContext({ viewport: { width: 640, height: 360 }, deviceScaleFactor: 1 });
+  /** `ignoreHTTPSErrors`: accept a self-signed certificate (a test's own HTTPS proxy). */
+  async newProfile({ ignoreHTTPSErrors = false } = {}): Promise<ChromiumProfile> {
+    const context = await this.playwright.newContext({ viewport: { width: 640, height: 360 }, deviceScaleFactor: 1, ignoreHTTPSErrors });
     const profile = new ChromiumProfile(context, () => this.profiles.delete(profile));
     this.profiles.add(profile);
     return profile;
@@ -104,10 +105,9 @@ export class ChromiumViewer extends Viewer {
   constructor(
     readonly profile: ChromiumProfile,
     readonly page: Page,
-    /** Closing the viewer closes the profile (its own). */
-    private readonly ownsProfile: boolean,
+    ownsProfile: boolean,
   ) {
-    super();
+    super(profile, ownsProfile);
     this.context = profile.context;
   }
 
@@ -134,9 +134,8 @@ export class ChromiumViewer extends Viewer {
     await this.page.reload({ waitUntil: 'commit' });
   }
 
-  protected async closeWindow(): Promise<void> {
-    if (this.ownsProfile) await this.profile.close();
-    else if (!this.profile.closed) await this.page.close();
+  protected async closeTab(): Promise<void> {
+    await this.page.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from './processes.js';
+import { freePort } from '../free-port.js';
 
 /** The demo (`demo/server.ts`) running as a child process, as `npm run demo` runs it. */
 export interface DemoServer {

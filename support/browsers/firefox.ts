@@ -86,10 +86,9 @@ export class FirefoxViewer extends Viewer {
   constructor(
     readonly profile: FirefoxProfile,
     readonly page: Page,
-    /** Closing the viewer closes the profile (its own). */
-    private readonly ownsProfile: boolean,
+    ownsProfile: boolean,
   ) {
-    super();
+    super(profile, ownsProfile);
   }
 
   protected evaluate(expression: string): Promise<unknown> {
@@ -114,8 +113,7 @@ export class FirefoxViewer extends Viewer {
     await this.page.reload({ waitUntil: 'domcontentloaded', timeout: 10_000 });
   }
 
-  protected async closeWindow(): Promise<void> {
-    if (this.ownsProfile) await this.profile.close();
-    else if (!this.profile.closed) await this.page.close();
+  protected async closeTab(): Promise<void> {
+    await this.page.close();
   }
 }

@@ -26,7 +26,8 @@ export { WebKitBrowser, WebKitProfile, WebKitViewer } from './webkit.js';
 export type { Program } from './programs.js';
 export { PROGRAMS, programPath } from './programs.js';
 export type { Sample, Sampleable, SamplerOptions } from './sampler.js';
-export { Sampler, sleep } from './sampler.js';
+export { Sampler } from './sampler.js';
+export { sleep } from '../sleep.js';
 export type { Box } from './frames.js';
 export {
   closestCount,
@@ -47,9 +48,10 @@ export {
   TEXT_BOX,
 } from './frames.js';
 export type { ChurnStep, LeaveOptions, ScreenChange, WatchedPage } from './scenarios.js';
-export { churn, joinAndWait, leaveAndWait, peakCount, summarize } from './scenarios.js';
+export { churn, joinAndWait, leaveAndWait, peakCount, summarize, unsteadySamples } from './scenarios.js';
 export { openAndWatch } from './playwright-compat.js';
 export { BLANK_PATH, IMAGE_PAGE_HTML, servePage } from './page.js';
 export type { DemoServer } from './demo.js';
 export { startDemo } from './demo.js';
-export { freePort, startWebKitDriver, startXvfb } from './processes.js';
+export { startWebKitDriver, startXvfb } from './processes.js';
+export { freePort } from '../free-port.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { freePort } from '../free-port.js';
+import { sleep } from '../sleep.js';
 import { PROGRAMS, programPath } from './programs.js';
 
 /*
@@ -52,18 +52,6 @@ function startHelper(command: string, args: string[], env: NodeJS.ProcessEnv, ex
     }
   };
   return { child, output: () => output, stop };
-}
-
-/** A port nobody listens on right now, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A virtual X display; `display` is `:N`. */
@@ -122,7 +110,7 @@ export async function startWebKitDriver(display: string, timeoutMs = 10_000): Pr
       await helper.stop();
       throw new Error(`WebKitWebDriver did not answer on ${url} within ${timeoutMs} ms. It printed:\n${helper.output()}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
   return { ...helper, url };
 }

@@ -1,4 +1,5 @@
 import type { DecodedPng } from '../png.js';
+import { sleep } from '../sleep.js';
 import { describeSample } from './frames.js';
 
 /** What was on screen where the `<img>` is, at one moment. */
@@ -21,10 +22,6 @@ export interface SamplerOptions {
   keepLast?: number;
   /** Called with each sample as it is taken. */
   onSample?: (sample: Sample) => void;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Samples one page's `<img>` in the background, keeping the samples. */

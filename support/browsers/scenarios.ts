@@ -1,5 +1,5 @@
-import { screenShows, showsText } from './frames.js';
-import { sleep } from './sampler.js';
+import { describeSample, screenShows, showsText } from './frames.js';
+import { sleep } from '../sleep.js';
 import type { Sample, Sampler, SamplerOptions } from './sampler.js';
 import type { Opener, Viewer } from './viewer.js';
 
@@ -126,6 +126,21 @@ export async function churn(
     await sleep(pauseMs);
   }
   return changes;
+}
+
+/**
+ * What a watched page showed, across another viewer's join (the count went to 2) and its
+ * leave (back to 1), that it should not have: samples without the words (blank, broken), and
+ * samples away from the new count once it was up. Each list is empty when all went well.
+ */
+export function unsteadySamples(samples: readonly Sample[], joined: ScreenChange, left: ScreenChange): { blank: string[]; notTwoAfterJoin: string[]; notOneAfterLeave: string[] } {
+  const away = (from: number, to: number, count: number, since: number): string[] =>
+    samples.filter((sample) => sample.t >= from && sample.t < to && !screenShows(sample, count)).map((sample) => describeSample(sample, since));
+  return {
+    blank: samples.filter((sample) => !showsText(sample)).map((sample) => describeSample(sample, joined.startedAt)),
+    notTwoAfterJoin: away(joined.sample.t, left.startedAt, 2, joined.startedAt),
+    notOneAfterLeave: away(left.sample.t, Infinity, 1, left.startedAt),
+  };
 }
 
 /** The highest count a churn plan reaches (the watched page included). */

@@ -1,7 +1,9 @@
 import type { DecodedPng } from '../png.js';
 import type { Box } from './frames.js';
+import { describeSample } from './frames.js';
 import { closeAllProfiles } from './profile.js';
-import { Sampler, sleep } from './sampler.js';
+import { sleep } from '../sleep.js';
+import { Sampler } from './sampler.js';
 import type { Sample, SamplerOptions } from './sampler.js';
 
 /*
@@ -65,6 +67,13 @@ export interface ImageBox extends Box {
   dpr: number;
 }
 
+/** What a viewer needs of the profile it is a tab of. */
+interface TabHome {
+  /** Whether the profile is closing (its tabs close with it). */
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
 /** One window (or tab) of a browser, showing one URL; a person with the page open. */
 export abstract class Viewer {
   abstract readonly engine: Engine;
@@ -74,7 +83,11 @@ export abstract class Viewer {
   private readonly samplers = new Set<Sampler>();
   private closing: Promise<void> | undefined;
 
-  protected constructor() {
+  protected constructor(
+    private readonly home: TabHome,
+    /** Closing the viewer closes the profile (its own). */
+    private readonly ownsProfile: boolean,
+  ) {
     openViewers.add(this);
   }
 
@@ -97,6 +110,26 @@ export abstract class Viewer {
     const box = (this.box ??= await this.imageBox());
     const [pixels, naturalWidth] = await Promise.all([this.capture(box), this.evaluate(NATURAL_WIDTH)]);
     return { t: Date.now(), naturalWidth: Number(naturalWidth), pixels };
+  }
+
+  /**
+   * Take samples one after another (no background sampler) until one satisfies `check`, for
+   * up to `timeoutMs`; the error names what was on screen last.
+   */
+  async waitForScreen(check: (sample: Sample) => boolean, what: string, timeoutMs = 15_000): Promise<Sample> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'nothing (no sample could be taken)';
+    for (;;) {
+      try {
+        const sample = await this.sample();
+        if (check(sample)) return sample;
+        last = describeSample(sample, this.navigatedAt);
+      } catch (error) {
+        last = `an error: ${(error as Error).message}`;
+      }
+      if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for the ${this.engine} page to show ${what}; last saw ${last}`);
+      await sleep(50);
+    }
   }
 
   /** Sample every `intervalMs` (or back to back when a screenshot takes longer) until stopped. */
@@ -134,8 +167,14 @@ export abstract class Viewer {
   protected abstract capture(box: ImageBox): Promise<DecodedPng>;
   protected abstract go(url: string): Promise<void>;
   protected abstract refresh(): Promise<void>;
+  /** Close this tab (window) of the profile. */
+  protected abstract closeTab(): Promise<void>;
+
   /** Close the window, or the profile when the viewer owns it; nothing when the profile is closing anyway. */
-  protected abstract closeWindow(): Promise<void>;
+  private async closeWindow(): Promise<void> {
+    if (this.ownsProfile) await this.home.close();
+    else if (!this.home.closed) await this.closeTab();
+  }
 
   /** The `<img>`'s box, polled (faster than a selector wait, which would delay the first sample). */
   private async imageBox(): Promise<ImageBox> {

@@ -128,10 +128,9 @@ export class WebKitViewer extends Viewer {
   constructor(
     readonly profile: WebKitProfile,
     readonly handle: string,
-    /** Closing the viewer closes the profile (its own). */
-    private readonly ownsProfile: boolean,
+    ownsProfile: boolean,
   ) {
-    super();
+    super(profile, ownsProfile);
     this.session = profile.session;
   }
 
@@ -158,9 +157,8 @@ export class WebKitViewer extends Viewer {
     await this.inWindow(() => this.session.send('POST', '/refresh', {}));
   }
 
-  protected async closeWindow(): Promise<void> {
-    if (this.ownsProfile) await this.profile.close();
-    else if (!this.profile.closed) await this.session.closeWindow(this.handle);
+  protected async closeTab(): Promise<void> {
+    await this.session.closeWindow(this.handle);
   }
 
   private inWindow<T>(commands: () => Promise<T>): Promise<T> {
