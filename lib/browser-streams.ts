@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 /** The cookie that tells one browser's streams apart: a random id, nothing else. */
-export const BROWSER_COOKIE = 'user_counter_browser';
+const BROWSER_COOKIE = 'user_counter_browser';
 const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const COOKIE_PATTERN = new RegExp(`(?:^|;\\s*)${BROWSER_COOKIE}=([^;]*)`);
 
 /** A stream as the per-browser cap sees it (a `MultipartWriter`). */
-export interface BrowserStream {
+interface BrowserStream {
   /** End the stream from the server, with a frame that says it has ended. */
   endFromServer(): unknown;
 }

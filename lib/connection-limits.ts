@@ -9,11 +9,11 @@ export interface Refusal {
 }
 
 /** What a stream's place is held by: its connection (`req.socket`). */
-export interface HeldConnection {
+interface HeldConnection {
   once(event: 'close', listener: () => void): unknown;
 }
 
-export interface LimitSettings {
+interface LimitSettings {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   /** Rooms besides `defaultRoom` one address may hold streams in at once. */

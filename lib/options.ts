@@ -7,7 +7,7 @@ import type { ImageSettings } from './frame-renderer.js';
 import { resolveShields } from './shields-endpoint.js';
 import type { ShieldsBadge } from './shields-endpoint.js';
 import type { CountStore, Logger, NodeCanvasModule, Options, RenderFunction } from './types/index.js';
-import { checkKnownNames, checkLogger, describe, fail, failInvalid, givenOptions, wholeNumber } from './validation.js';
+import { checkKnownNames, checkLogger, describe, failInvalid, givenOptions, wholeNumber } from './validation.js';
 import { checkDisabledWarnings, Warnings } from './warnings.js';
 
 /** The options, checked and with every default filled in. */
@@ -77,7 +77,7 @@ const DEFAULTS = {
 } as const;
 
 /** The colours of each theme; `color` and `background` given beside a theme win. */
-export const THEMES = {
+const THEMES = {
   /** For light pages: the seed's dark green on white. */
   light: { color: 'rgb(0, 100, 0)', background: 'rgb(255, 255, 255)' },
   /** For dark pages: a light green on near-black. */
@@ -92,7 +92,7 @@ const OPTION_NAMES: readonly (keyof Options)[] = [
 const DRAWING_OPTIONS: readonly (keyof Options)[] = ['width', 'height', 'text', 'font', 'color', 'background', 'theme', 'canvas'];
 const MAX_IMAGE_SIDE = 4096;
 /** Device pixels per CSS pixel: 3 covers every phone; more only costs bytes. */
-export const MAX_PIXEL_RATIO = 3;
+const MAX_PIXEL_RATIO = 3;
 
 /** Check the options and fill in the defaults; throws an `OptionsError` saying what to write instead. */
 export function resolveOptions(options: Options = {}): Configuration {

@@ -5,7 +5,7 @@ import { checkKnownNames, checkLogger, describe, fail, failInvalid, givenOptions
 import { checkDisabledWarnings, Warnings } from './warnings.js';
 
 /** The options of a RedisCountStore, checked and with every default filled in. */
-export interface RedisStoreConfiguration {
+interface RedisStoreConfiguration {
   readonly sendCommand: RedisSendCommand;
   readonly subscribe: RedisSubscribe | undefined;
   readonly prefix: string;

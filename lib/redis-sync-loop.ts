@@ -12,7 +12,7 @@ import type { Warnings } from './warnings.js';
 /** How soon after one script call the next may start: bounds calls per second, whatever the audience. */
 const MIN_SYNC_SPACING_MS = 50;
 
-export interface SyncLoopOptions {
+interface SyncLoopOptions {
   readonly runner: RedisScriptRunner;
   readonly keys: StoreKeys;
   readonly identity: SyncIdentity;

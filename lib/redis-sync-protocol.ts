@@ -19,7 +19,7 @@ export function storeKeys(prefix: string, instanceId: string): StoreKeys {
 }
 
 /** One call's content. Members are `<bytes>:<viewer><room>`. */
-export interface SyncRequest {
+interface SyncRequest {
   readonly mode: SyncMode;
   /** Room and this instance's streams without a viewer there (absolute). */
   readonly anon: readonly (readonly [string, number])[];

@@ -116,7 +116,7 @@ describe('close()', () => {
     const responses: ServerResponse[] = [];
     const app = await startCounterApp(
       { render: (count) => frames[count % 2] },
-      { before: (express) => express.use((req, res, next) => (responses.push(res), next())) },
+      { before: (express) => express.use((_req, res, next) => (responses.push(res), next())) },
     );
     const stuck = await RawConnection.send(app.url, imageRequest(app.url));
     stuck.pause();

@@ -5,7 +5,6 @@ import type { Request } from 'express';
 import { quietLogger, startCounterApp } from '../helpers/counter-app.js';
 import { MockStore } from '../helpers/mock-store.js';
 import { eventually, sleep } from '../helpers/time.js';
-import type { CounterApp } from '../helpers/counter-app.js';
 import { startTestRedis } from '../helpers/redis-server.js';
 import { connectStore, uniquePrefix } from '../helpers/redis-store.js';
 import type { TestRedis } from '../helpers/redis-server.js';

@@ -4,7 +4,6 @@ import type { Options, RenderContext } from '../../lib/index.js';
 import { createCanvasRenderer } from '../../lib/frame-renderer.js';
 import type { ImageSettings } from '../../lib/frame-renderer.js';
 import { startCounterApp } from '../helpers/counter-app.js';
-import type { CounterApp } from '../helpers/counter-app.js';
 import { DEFAULT_IMAGE, decodePng, expectedFrame, inkPixels, samePixels, showsCount } from '../../support/png.js';
 import type { DecodedPng } from '../../support/png.js';
 import { Viewer } from '../helpers/viewer.js';
