@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { PartReader } from './multipart-reader.js';
 import { closeAfterEachTest } from './cleanup.js';
 import { eventually } from './time.js';
+import type { RawConnection } from './raw-connection.js';
 
 export interface ViewerOptions {
   /** Default `/online.png`. */
@@ -134,3 +135,11 @@ export function closeAllViewers(): void {
   opened.clear();
 }
 closeAfterEachTest(closeAllViewers);
+
+/** The close-delimiter of `viewer`'s stream (`\r\n--BOUNDARY--\r\n`), from its Content-Type. */
+export function closeDelimiterOf(viewer: Viewer | RawConnection): string {
+  const contentType = viewer instanceof Viewer ? viewer.headers['content-type'] : viewer.head?.headers['content-type'];
+  const boundary = /boundary=(\S+)/.exec(String(contentType))?.[1];
+  expect(boundary).toBeDefined();
+  return `\r\n--${boundary}--\r\n`;
+}

@@ -1,15 +1,27 @@
 // counter.close(): every stream ends with a whole dimmed frame and the close-delimiter, the
 // count goes to exactly 0, later streams are refused, and nothing is left behind, however the
 // viewers read.
-import { randomFillSync } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { PNG } from 'pngjs';
 import { MemoryCountStore } from '../../lib/index.js';
 import { startCounterApp } from '../helpers/counter-app.js';
 import { jsonCount, openServerStreams, openStreams, recordEvents, startCountedApp } from '../helpers/counted-app.js';
 import { trackCounterTimers } from '../helpers/counter-timers.js';
-import { RawConnection } from '../helpers/raw-connection.js';
+import { RawConnection, imageRequest } from '../helpers/raw-connection.js';
+import { Viewer, closeDelimiterOf } from '../helpers/viewer.js';
 import { eventually, sleep } from '../helpers/time.js';
 import { decodePng, expectedEndedFrame, samePixels, showsCount } from '../../support/png.js';
+
+/** A PNG of random pixels: it does not compress, so a few fill a socket's buffers. */
+function noisePng(side: number, seed: number): Buffer {
+  const png = new PNG({ width: side, height: side });
+  let state = seed;
+  for (let i = 0; i < png.data.length; i++) {
+    state = (state * 1103515245 + 12345) >>> 0;
+    png.data[i] = state >>> 24;
+  }
+  return PNG.sync.write(png, { deflateLevel: 0, filterType: 0 });
+}
 
 /** Resolves with how long `promise` took; rejects if it takes longer than `ms`. */
 async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<number> {
@@ -122,35 +134,99 @@ test('close() resolves once, whoever calls it, and a second call ends nothing tw
   }
 });
 
-test('close() cuts off a viewer that cannot take the close-delimiter, and still resolves within a few seconds', async () => {
-  // Large frames fill the socket buffers of a viewer that does not read.
-  const noise = new Map<number, Buffer>();
-  const render = (count: number): Buffer => {
-    let png = noise.get(count);
-    if (!png) {
-      const image = new PNG({ width: 600, height: 600 });
-      randomFillSync(image.data);
-      png = PNG.sync.write(image, { deflateLevel: 0, filterType: 0 });
-      noise.set(count, png);
-    }
-    return png;
-  };
-  const serverSockets: import('node:net').Socket[] = [];
-  const { url, counter } = await startCounterApp(
-    { render, keepAliveMs: 100, stallTimeoutMs: 60_000 },
-    { before: (app) => app.use((req, _res, next) => (serverSockets.push(req.socket), next())) },
-  );
-  const stuck = await RawConnection.open(url);
-  await stuck.waitForHead();
-  stuck.pause();
-  await eventually(() => counter.count === 1, 'count 1');
-  // Keep-alives pile into the kernel buffers until the response itself holds data (how long
-  // that takes depends on the kernel's buffers and the machine: a condition, not a time).
-  await eventually(() => serverSockets[0].writableLength > 0, 'data waiting on the server side', 30_000);
+test('every open stream (HTTP/1.1 and HTTP/1.0) receives the close-delimiter after a complete PNG, the store holds 0, and server.close() completes promptly', async () => {
+  const store = new MemoryCountStore();
+  const app = await startCounterApp({ store });
+  const changes: number[] = [];
+  app.counter.events.on('change', ({ count }) => changes.push(count));
+  const streams = await Promise.all([1, 2, 3].map(() => Viewer.open(app.url)));
+  const http10 = await RawConnection.send(app.url, imageRequest(app.url, { version: 'HTTP/1.0' }));
+  await eventually(() => app.counter.count === 4, 'count 4');
+  for (const viewer of streams) await viewer.waitForFrames(1);
+  await http10.waitForParts(1);
 
-  await within(6000, 'counter.close() with a viewer that does not read', counter.close());
-  expect(counter.count).toBe(0);
-  expect(serverSockets[0].destroyed).toBe(true);
+  await app.counter.close();
+
+  for (const viewer of streams) {
+    await viewer.waitForEnd(3000);
+    expect(viewer.body.toString('latin1').endsWith(closeDelimiterOf(viewer))).toBe(true);
+    expect(decodePng(viewer.lastFrame!).height).toBe(30);
+  }
+  await http10.waitForClose(3000);
+  expect(http10.body.toString('latin1').endsWith(closeDelimiterOf(http10))).toBe(true);
+  expect(decodePng(http10.parts[http10.parts.length - 1]).width).toBe(200);
+
+  expect(store.count()).toBe(0);
+  expect(store.count('')).toBe(0);
+  expect(app.counter.count).toBe(0);
+  expect(changes[changes.length - 1]).toBe(0);
+
+  // After close: the count is still readable, new streams are refused and not counted.
+  const json = await fetch(`${app.url}/online.json`);
+  expect(await json.json()).toEqual({ count: 0 });
+  const late = await RawConnection.send(app.url, imageRequest(app.url));
+  const head = await late.waitForHead();
+  expect(head.status).toBe(503);
+  expect(head.headers['retry-after']).toMatch(/^\d+$/);
+  expect(app.counter.count).toBe(0);
+  late.destroy();
+
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => app.server.close((error) => (error ? reject(error) : resolve())));
+  expect(Date.now() - started).toBeLessThan(2000);
+});
+
+test('close() cuts off a viewer that does not take the close-delimiter, and still resolves', async () => {
+  const frames = [noisePng(500, 1), noisePng(500, 2)];
+  const responses: ServerResponse[] = [];
+  const app = await startCounterApp(
+    { render: (count) => frames[count % 2] },
+    { before: (express) => express.use((_req, res, next) => (responses.push(res), next())) },
+  );
+  const stuck = await RawConnection.send(app.url, imageRequest(app.url));
+  stuck.pause();
+  await eventually(() => app.counter.count === 1, 'the stuck viewer counted');
+  const stuckResponse = responses[0];
+  const reader = await Viewer.open(app.url);
+  await reader.waitForFrames(1, 10_000);
+  // Frames of ~1 MB until the paused socket's buffers are full, however large the kernel's are.
+  for (let i = 0; i < 100 && stuckResponse.writableLength === 0; i++) {
+    // Each change held until the reading viewer has seen its frame (a change is broadcast once it holds).
+    const extra = await Viewer.open(app.url);
+    await reader.waitForLastFrame((png) => png.equals(frames[3 % 2]), 'the frame for 3', 10_000);
+    extra.close();
+    await reader.waitForLastFrame((png) => png.equals(frames[2 % 2]), 'the frame for 2', 10_000);
+  }
+  expect(stuckResponse.writableLength).toBeGreaterThan(0);
+  // Node emits 'finish' on a destroyed response too: only one before the destroy is a delivery.
+  let delivered = false;
+  stuckResponse.on('finish', () => (delivered = !stuckResponse.destroyed));
+
+  const started = Date.now();
+  await app.counter.close();
+  expect(Date.now() - started).toBeLessThan(8000);
+  expect(app.counter.count).toBe(0);
+  // Cut off: destroyed with its last bytes (the close-delimiter among them) never taken.
+  expect(stuckResponse.destroyed).toBe(true);
+  expect(delivered).toBe(false);
+  // The viewer that reads got the close-delimiter.
+  await reader.waitForEnd();
+  expect(reader.body.toString('latin1').endsWith(closeDelimiterOf(reader))).toBe(true);
+}, 30_000);
+
+// The CountStore contract lets several counters share one store: the last to close closes it.
+test('closing one of two counters sharing a MemoryCountStore retracts only its own viewers', async () => {
+  const store = new MemoryCountStore();
+  const a = await startCounterApp({ store });
+  const b = await startCounterApp({ store });
+  await Viewer.open(a.url);
+  await Viewer.open(a.url);
+  const stays = await Viewer.open(b.url);
+  await eventually(() => store.count() === 3, 'count 3 over both counters');
+  await a.counter.close();
+  expect(store.count()).toBe(1);
+  expect(b.counter.count).toBe(1);
+  await stays.waitForFrames(1);
 });
 
 test('a server-side end with counter.close() brings the count to exactly 0 and ends every stream', async () => {
