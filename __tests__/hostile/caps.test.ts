@@ -4,7 +4,8 @@ import { quietLogger, startCounterApp } from '../helpers/counter-app.js';
 import { eventually, sleep } from '../helpers/time.js';
 import type { CounterApp, StartOptions } from '../helpers/counter-app.js';
 import { RawConnection, imageRequest } from '../helpers/raw-connection.js';
-import type { ConnectOptions, RawHead } from '../helpers/raw-connection.js';
+import type { ConnectOptions } from '../helpers/raw-connection.js';
+import type { RawHead } from '../helpers/response-wire.js';
 import { showsCount } from '../../support/png.js';
 
 interface RecordedApp extends CounterApp {

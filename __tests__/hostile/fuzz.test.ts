@@ -7,7 +7,8 @@ import { eventually, sleep } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
 import { ESCAPE_PAYLOADS, fuzzCases, responseHeads } from '../helpers/fuzz-requests.js';
 import type { FuzzCase } from '../helpers/fuzz-requests.js';
-import { RawConnection, imageRequest, parseHead } from '../helpers/raw-connection.js';
+import { RawConnection, imageRequest } from '../helpers/raw-connection.js';
+import { parseHead } from '../helpers/response-wire.js';
 import { Viewer } from '../helpers/viewer.js';
 import { showsCount } from '../../support/png.js';
 
