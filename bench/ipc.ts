@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * The benchmark's plumbing: one clock for every process, request/reply over the
@@ -14,9 +15,8 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** Wait `ms`: Node's own promise timer, for the scenarios to pace themselves. */
+export { sleep };
 
 /** Check every `everyMs` until `check` holds (true) or `timeoutMs` has passed (false). */
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 5): Promise<boolean> {

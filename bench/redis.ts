@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import IORedis from 'ioredis';
 import { RedisCountStore } from '../lib/redis-count-store.js';
 
@@ -18,7 +19,6 @@ const SECONDS = Number(process.env.SECONDS ?? 10);
 const CHANGES_PER_SECOND = 20;
 const STREAMS_PER_ROOM = 5;
 const quiet = { warn: () => undefined, error: () => undefined };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {

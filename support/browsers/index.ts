@@ -27,7 +27,7 @@ export type { Program } from './programs.js';
 export { PROGRAMS, programPath } from './programs.js';
 export type { Sample, Sampleable, SamplerOptions } from './sampler.js';
 export { Sampler } from './sampler.js';
-export { sleep } from '../sleep.js';
+export { setTimeout as sleep } from 'node:timers/promises';
 export type { Box } from './frames.js';
 export {
   closestCount,

@@ -1,5 +1,5 @@
 import type { DecodedPng } from '../png.js';
-import { sleep } from '../sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describeSample } from './frames.js';
 
 /** What was on screen where the `<img>` is, at one moment. */

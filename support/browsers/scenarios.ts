@@ -1,5 +1,5 @@
 import { describeSample, screenShows, showsText } from './frames.js';
-import { sleep } from '../sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sample, Sampler, SamplerOptions } from './sampler.js';
 import type { Opener, Viewer } from './viewer.js';
 

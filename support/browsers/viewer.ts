@@ -2,7 +2,7 @@ import type { DecodedPng } from '../png.js';
 import type { Box } from './frames.js';
 import { describeSample } from './frames.js';
 import { closeAllProfiles } from './profile.js';
-import { sleep } from '../sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Sampler } from './sampler.js';
 import type { Sample, SamplerOptions } from './sampler.js';
 
