@@ -6,7 +6,7 @@ import { startTestRedis } from '../helpers/redis-server.js';
 import { connectStore, scriptCalls, uniquePrefix } from '../helpers/redis-store.js';
 import type { TestRedis } from '../helpers/redis-server.js';
 
-// The CountStore contract for viewers (lib/types.ts, "Viewers"): streams of one viewer in
+// The CountStore contract for viewers (lib/types/store.ts, "Viewers"): streams of one viewer in
 // one room count once, on each store; and across instances sharing Redis.
 
 let redis: TestRedis;

@@ -8,7 +8,7 @@ import type { TestRedis } from '../helpers/redis-server.js';
 import { Viewer } from '../helpers/viewer.js';
 import { showsCount } from '../../support/png.js';
 
-// The CountStore contract (lib/types.ts), one suite for every store.
+// The CountStore contract (lib/types/store.ts), one suite for every store.
 
 let redis: TestRedis;
 beforeAll(async () => {
