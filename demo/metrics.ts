@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CounterStats, UserCounter } from '../lib/index.js';
 
-type GaugeStat = 'count' | 'connections' | 'viewers' | 'rooms' | 'broadcasters';
+type GaugeStat = 'count' | 'connections' | 'viewers' | 'rooms' | 'broadcasters' | 'frameBytes' | 'storeReachable';
 type CounterStat = 'framesSent' | 'framesDropped' | 'bytesSent' | 'renders' | 'staticImages';
 
 const GAUGES: Record<GaugeStat, [name: string, help: string]> = {
@@ -12,6 +12,8 @@ const GAUGES: Record<GaugeStat, [name: string, help: string]> = {
   viewers: ['user_counter_viewers', 'Distinct viewers on this instance, summed over rooms (one per identity with identify).'],
   rooms: ['user_counter_rooms', 'Rooms with at least one open stream on this instance.'],
   broadcasters: ['user_counter_broadcasters', 'Frame broadcasters alive (one per room and pixel ratio in use).'],
+  frameBytes: ['user_counter_frame_bytes', 'Bytes of the frames kept ready, over every room and pixel ratio (at most 32 MB).'],
+  storeReachable: ['user_counter_store_reachable', '1 while the count store reaches its server (always, for the memory store); 0 during an outage.'],
 };
 
 const COUNTERS: Record<CounterStat, [name: string, help: string]> = {
@@ -39,7 +41,7 @@ export function counterMetrics(counter: UserCounter): { registry: Registry; hand
       help,
       registers: [registry],
       collect() {
-        this.set(stats()[stat]);
+        this.set(Number(stats()[stat]));
       },
     });
   }

@@ -54,6 +54,9 @@ test('gauges and counters read stats() at each scrape and agree with it', async 
   expect(after.get('user_counter_bytes_sent_total')).toBe(stats.bytesSent);
   expect(after.get('user_counter_renders_total')).toBe(stats.renders);
   expect(after.get('user_counter_frames_dropped_total')).toBe(0);
+  expect(after.get('user_counter_frame_bytes')).toBe(stats.frameBytes);
+  expect(after.get('user_counter_frame_bytes')).toBeGreaterThan(0);
+  expect(after.get('user_counter_store_reachable')).toBe(1);
 
   for (const viewer of viewers) viewer.close();
   await eventually(() => app.counter.stats().connections === 0, 'every stream closed');
