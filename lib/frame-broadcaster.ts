@@ -93,12 +93,13 @@ export class FrameBroadcaster {
   }
 
   /**
-   * The last frame for a stream the server ends while it shows `count`: drawn as ended
-   * (`RenderContext.ended`); undefined when that failed or took too long (reported).
+   * The last frame for a stream the server ends while it shows `shown` (the room's count now
+   * when it was sent none): drawn as ended (`RenderContext.ended`); undefined when that failed
+   * or took too long (reported). One function for every stream of the broadcaster, given to
+   * each writer's `start`.
    */
-  endedFrame(count: number): Promise<Frame | undefined> {
-    return this.ended.frameFor(count);
-  }
+  readonly endedFrame = (shown: number | undefined): Promise<Frame | undefined> =>
+    this.ended.frameFor(shown ?? this.settings.readCount());
 
   /** Call whenever the count may have changed. */
   countChanged(): void {

@@ -203,10 +203,7 @@ export class StreamRoute {
     this.streams.add(writer);
     const { broadcaster } = joined.channel;
     // When the server ends the stream (close(), maxStreamMs, a newer tab), the image keeps its last frame: make it say so.
-    const lastFrame = config.endedFrame
-      ? (shown: number | undefined) => broadcaster.endedFrame(shown ?? store.count(name))
-      : undefined;
-    writer.start(broadcaster.firstFrame(store.count(name)), lastFrame);
+    writer.start(broadcaster.firstFrame(store.count(name)), config.endedFrame ? broadcaster.endedFrame : undefined);
     broadcaster.subscribe(writer);
     if (browser) this.browsers.add(browser.id, writer);
     shedRequestState(req, res);
