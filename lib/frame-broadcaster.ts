@@ -92,6 +92,11 @@ export class FrameBroadcaster {
     return frame;
   }
 
+  /** The frame of `count` when one is ready, for a reader that is not a stream (the static image); changes nothing. */
+  readyFrame(count: number): Frame | undefined {
+    return this.cache.get(count) ?? (this.current?.count === count ? this.current : undefined);
+  }
+
   /**
    * The last frame for a stream the server ends while it shows `shown` (the room's count now
    * when it was sent none): drawn as ended (`RenderContext.ended`); undefined when that failed

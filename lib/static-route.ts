@@ -6,7 +6,7 @@ import type { Configuration } from './options.js';
 import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse, roomOrReply } from './replies.js';
 import type { RoomRegistry } from './room-registry.js';
 import type { RequestReader } from './request-reader.js';
-import { StaticImages } from './static-fallback.js';
+import { Lru } from './lru.js';
 import type { CountStore } from './types/index.js';
 
 /**
@@ -52,8 +52,8 @@ export class StaticImageRoute {
     if (room === undefined) return;
     const pixelRatio = reader.pixelRatioOf(req);
     const count = store.count(room);
-    const live = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.firstFrame(count);
-    const png = live?.count === count ? Promise.resolve(live.png) : this.images.png(room, pixelRatio, count);
+    const live = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.readyFrame(count);
+    const png = live ? Promise.resolve(live.png) : this.images.png(room, pixelRatio, count);
     const cacheControl = reader.asksForStaticImage(req) ? OWN_URL_CACHING : STREAM_URL_CACHING;
     png
       .then(
@@ -77,5 +77,30 @@ export class StaticImageRoute {
       )
       // Whatever the app's middleware did to the response, never an unhandled rejection (it ends the process).
       .catch((error: unknown) => report(toError(error)));
+  }
+}
+
+/** How many static PNGs are kept, by room, pixel ratio and count. */
+const CACHED_IMAGES = 128;
+
+/**
+ * The PNGs of the static fallback: the frame a stream of that room and ratio would show
+ * now. Kept in a small cache, so a crawler asking again costs no render.
+ */
+class StaticImages {
+  private readonly cache = new Lru<string, Promise<Buffer>>(CACHED_IMAGES);
+
+  constructor(private readonly rendererFor: (room: string, pixelRatio: number) => FrameRenderer) {}
+
+  png(room: string, pixelRatio: number, count: number): Promise<Buffer> {
+    const key = `${pixelRatio}:${count}:${room}`;
+    let png = this.cache.get(key);
+    if (!png) {
+      // A drawing that throws at once becomes a rejection like any other.
+      png = Promise.resolve().then(() => this.rendererFor(room, pixelRatio).render(count));
+      png.catch(() => this.cache.delete(key));
+      this.cache.set(key, png);
+    }
+    return png;
   }
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Request } from 'express';
+import { PNG } from 'pngjs';
 import { startCounterApp } from '../helpers/counter-app.js';
 import { eventually, sleep } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
@@ -116,6 +117,28 @@ test('a repeated request for the same count costs no render', async () => {
   const renders = app.counter.stats().renders;
   for (let i = 0; i < 5; i++) expect((await fetchRaw(app, '/online.png?dpr=3', { 'User-Agent': CAMO })).status).toBe(200);
   expect(app.counter.stats()).toMatchObject({ renders, staticImages: 6 });
+});
+
+test('while streams show the count, the static image is their frame: no render of its own', async () => {
+  const drawn = new Map<number, number>();
+  const pngOf = (count: number): Buffer => {
+    const image = new PNG({ width: 4, height: 4 });
+    image.data.fill(count);
+    return PNG.sync.write(image);
+  };
+  const app = await startCounterApp({
+    render: (count) => {
+      drawn.set(count, (drawn.get(count) ?? 0) + 1);
+      return pngOf(count);
+    },
+  });
+  const [watcher] = await Promise.all([Viewer.open(app.url), Viewer.open(app.url)]);
+  await watcher.waitForLastFrame((png) => png.equals(pngOf(2)), 'a viewer to see 2');
+  expect(drawn.get(2)).toBe(1);
+  const answer = await fetchRaw(app, '/online.png', { 'User-Agent': CAMO });
+  expect(answer.status).toBe(200);
+  expect(answer.body.equals(pngOf(2))).toBe(true);
+  expect(drawn.get(2)).toBe(1);
 });
 
 test('allowedOrigins still refuses a page of another site; no Referer is allowed', async () => {
