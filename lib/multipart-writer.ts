@@ -184,8 +184,8 @@ export class MultipartWriter {
     if (this.finished) return;
     if (!this.response.destroyed) {
       const shown = last ?? this.latest;
-      const rest = shown ? this.periodic.complete(shown, 'png') : [];
-      this.response.end(Buffer.concat([...rest, this.settings.format.closeDelimiter]));
+      const tail = shown ? [this.periodic.unfinishedPart(shown), this.periodic.rest(shown, 'png')] : [];
+      this.response.end(Buffer.concat([...tail.filter((bytes) => bytes !== undefined), this.settings.format.closeDelimiter]));
       // The viewer has as long to take the end as any data (a stall).
       closeConnectionWhenSent(this.response, this.settings.stallTimeoutMs);
     }
@@ -199,7 +199,9 @@ export class MultipartWriter {
   }
 
   private writeFrame(frame: Frame): void {
-    for (const chunk of this.periodic.complete(frame, 'wire')) this.write(chunk);
+    const unfinished = this.periodic.unfinishedPart(frame);
+    if (unfinished) this.write(unfinished);
+    this.write(this.periodic.rest(frame, 'wire'));
     this.periodic.wroteFrame();
   }
 

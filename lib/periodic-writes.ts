@@ -63,16 +63,22 @@ export class PeriodicWrites {
   }
 
   /**
-   * The chunks that complete the open part with `frame` (its `wire`, or its `png` alone before
-   * the close-delimiter), leaving out the bytes sent ahead. When those came from another kind of
-   * PNG (another size: a custom renderer), that part is first finished as the frame they came
-   * from, so `frame` starts a part whole.
+   * When the bytes sent ahead came from another kind of PNG than `frame` (another size: a
+   * custom renderer), the rest of that part, to be written first so that `frame` starts a part
+   * whole; those bytes are then forgotten. Else undefined.
    */
-  complete(frame: Frame, bytes: 'wire' | 'png'): Buffer[] {
+  unfinishedPart(frame: Frame): Buffer | undefined {
     const { aheadBytes, aheadOf } = this;
+    if (aheadBytes === 0 || !aheadOf || sharesPrefix(aheadOf, frame, aheadBytes)) return undefined;
     this.forget();
-    if (aheadBytes > 0 && aheadOf && !sharesPrefix(aheadOf, frame, aheadBytes)) return [aheadOf.wire.subarray(aheadBytes), frame[bytes]];
-    return [aheadBytes > 0 ? frame[bytes].subarray(aheadBytes) : frame[bytes]];
+    return aheadOf.wire.subarray(aheadBytes);
+  }
+
+  /** `frame`'s bytes (its `wire`, or its `png` alone before the close-delimiter) without those sent ahead, which are then forgotten. */
+  rest(frame: Frame, bytes: 'wire' | 'png'): Buffer {
+    const { aheadBytes } = this;
+    this.forget();
+    return aheadBytes > 0 ? frame[bytes].subarray(aheadBytes) : frame[bytes];
   }
 
   /** Forget the bytes sent ahead (and the frame they came from). */
