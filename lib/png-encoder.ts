@@ -40,9 +40,9 @@ export class PalettePngEncoder {
     ihdr.set([8, 3, 0, 0, 0], 8); // 8 bits per index, palette, deflate, adaptive filters, not interlaced
     this.header = Buffer.concat([
       PNG_SIGNATURE,
-      chunk('IHDR', ihdr),
-      chunk('PLTE', rgb),
-      alphas.length > 0 ? chunk('tRNS', alphas) : Buffer.alloc(0),
+      pngChunk('IHDR', ihdr),
+      pngChunk('PLTE', rgb),
+      alphas.length > 0 ? pngChunk('tRNS', alphas) : Buffer.alloc(0),
     ]);
     this.rowLength = width + 1;
   }
@@ -67,11 +67,12 @@ export class PalettePngEncoder {
   }
 
   private assemble(data: Buffer): Buffer {
-    return Buffer.concat([this.header, chunk('IDAT', data), chunk('IEND', Buffer.alloc(0))]);
+    return Buffer.concat([this.header, pngChunk('IDAT', data), pngChunk('IEND', Buffer.alloc(0))]);
   }
 }
 
-function chunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk: length, type, data and CRC (PNG §5.3). */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const out = Buffer.alloc(12 + data.length);
   out.writeUInt32BE(data.length, 0);
   out.write(type, 4, 'latin1');

@@ -7,6 +7,7 @@ import { PNG } from 'pngjs';
 import { BUNDLED_FONT_PATH, createCanvasRenderer, createCustomRenderer } from '../../lib/frame-renderer.js';
 import type { ImageSettings } from '../../lib/frame-renderer.js';
 import { MultipartFormat, PNG_HEADER_LENGTH, PNG_SIGNATURE, createBoundary } from '../../lib/multipart-format.js';
+import { pngChunk } from '../../lib/png-encoder.js';
 import { DEFAULT_IMAGE, decodePng, inkPixels, samePixels } from '../../support/png.js';
 import type { DecodedPng } from '../../support/png.js';
 
@@ -39,14 +40,7 @@ function pngWithChunks(extra: { type: string; data: Buffer }[]): Buffer {
   for (let i = 0; i < image.data.length; i += 4) image.data.set([10, 120, 30, 255], i);
   const png = PNG.sync.write(image);
   const afterIhdr = 8 + 12 + 13;
-  const chunks = extra.map(({ type, data }) => {
-    const chunk = Buffer.alloc(12 + data.length);
-    chunk.writeUInt32BE(data.length, 0);
-    chunk.write(type, 4, 'latin1');
-    data.copy(chunk, 8);
-    chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
-    return chunk;
-  });
+  const chunks = extra.map(({ type, data }) => pngChunk(type, data));
   return Buffer.concat([png.subarray(0, afterIhdr), ...chunks, png.subarray(afterIhdr)]);
 }
 
