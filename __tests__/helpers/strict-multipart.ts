@@ -1,5 +1,8 @@
 import { parseMultipart } from '@remix-run/multipart-parser';
-import { decodePng } from '../../support/png.js';
+import { decodePng, showsCount } from '../../support/png.js';
+import type { RawConnection } from './raw-connection.js';
+import { eventually } from './time.js';
+import { Viewer } from './viewer.js';
 
 /*
  * A strict reader of the stream's multipart body (RFC 2046 §5.1.1), written here for the tests
@@ -130,4 +133,16 @@ export function checkClosedBody(body: Buffer, boundary: string): Buffer[] {
 export function lastStrictPart(body: Buffer, boundary: string): Buffer | undefined {
   const last = readMultipart(body, boundary).parts.at(-1);
   return last && body.subarray(last.start, last.end);
+}
+
+/**
+ * While `raw` shows 1, a second viewer joins and leaves: resolves once `raw`'s latest complete
+ * part (by the strict reader) has shown 2, then 1 again.
+ */
+export async function joinAndLeaveSeenBy(raw: RawConnection, url: string, boundary: string): Promise<void> {
+  const lastPart = () => lastStrictPart(raw.body, boundary);
+  const second = await Viewer.open(url);
+  await eventually(() => showsCount(lastPart()!, 2), 'a part showing 2', 10_000);
+  second.close();
+  await eventually(() => showsCount(lastPart()!, 1), 'a part showing 1 again', 10_000);
 }

@@ -4,10 +4,9 @@
 import { PNG } from 'pngjs';
 import { startCounterApp } from '../helpers/counter-app.js';
 import { RawConnection } from '../helpers/raw-connection.js';
-import { boundaryOf, checkClosedBody, lastStrictPart, readMultipart } from '../helpers/strict-multipart.js';
+import { boundaryOf, checkClosedBody, joinAndLeaveSeenBy, lastStrictPart, readMultipart } from '../helpers/strict-multipart.js';
 import { eventually, sleep } from '../helpers/time.js';
 import { GECKO_USER_AGENT, USER_AGENTS } from '../helpers/user-agents.js';
-import { Viewer } from '../helpers/viewer.js';
 import { decodePng, expectedEndedFrame, expectedFrame, samePixels, showsCount } from '../../support/png.js';
 
 /** The PNG signature and IHDR chunk: the most a heartbeat may send ahead of a frame. */
@@ -194,10 +193,7 @@ test('a frame that arrives while heartbeat bytes are out completes its part as a
     const { openPartStart } = readMultipart(raw.body, boundary);
     return openPartStart !== undefined && raw.body.length - openPartStart >= 3;
   }, 'heartbeat bytes out', 10_000);
-  const second = await Viewer.open(url);
-  await eventually(() => showsCount(lastPart()!, 2), 'a part showing 2', 10_000);
-  second.close();
-  await eventually(() => showsCount(lastPart()!, 1), 'a part showing 1 again', 10_000);
+await joinAndLeaveSeenBy(raw, url, boundary);
   await counter.close();
   await eventually(() => raw.bodyEnded || raw.closed, 'the stream to end');
   const parts = checkClosedBody(raw.body, boundary);

@@ -3,7 +3,7 @@
 // parser from npm. Heartbeat bytes: heartbeats.test.ts; keep-alive re-sends: keepalive.test.ts.
 import { startCounterApp } from '../helpers/counter-app.js';
 import { RawConnection } from '../helpers/raw-connection.js';
-import { PART_HEADERS, boundaryOf, checkClosedBody, crlfOnly, lastStrictPart, readMultipart } from '../helpers/strict-multipart.js';
+import { PART_HEADERS, boundaryOf, checkClosedBody, crlfOnly, joinAndLeaveSeenBy, lastStrictPart, readMultipart } from '../helpers/strict-multipart.js';
 import { eventually, sleep } from '../helpers/time.js';
 import { Viewer } from '../helpers/viewer.js';
 import { expectedEndedFrame, samePixels, showsCount } from '../../support/png.js';
@@ -100,10 +100,7 @@ describe('golden framing', () => {
     const boundary = boundaryOf(raw.head!.headers['content-type']);
     const lastPart = () => lastStrictPart(raw.body, boundary);
     await eventually(() => lastPart() !== undefined && showsCount(lastPart()!, 1), 'a part showing 1', 10_000);
-    const second = await Viewer.open(url);
-    await eventually(() => showsCount(lastPart()!, 2), 'a part showing 2', 10_000);
-    second.close();
-    await eventually(() => showsCount(lastPart()!, 1), 'a part showing 1 again', 10_000);
+  await joinAndLeaveSeenBy(raw, url, boundary);
 
     await counter.close();
     await eventually(() => raw.bodyEnded || raw.closed, 'the stream to end');
