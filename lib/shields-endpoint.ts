@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { describe, fail, failInvalid } from './validation.js';
+import { closest, describe, fail, failInvalid, givenOptions } from './validation.js';
 import { roomOrReply } from './replies.js';
 import type { RequestReader } from './request-reader.js';
 import type { CountStore, ShieldsOptions } from './types/index.js';
@@ -21,9 +21,11 @@ export function resolveShields(option: unknown, streamPath: string): ShieldsBadg
     failInvalid(false, `\`shields\` must be true, false or { label, color, cacheSeconds }, for example { label: 'readers' }; got ${describe(option)}.`);
   }
   const unknown = Object.keys(options).find((name) => !FIELDS.includes(name));
-  if (unknown !== undefined) fail('ERR_USER_COUNTER_UNKNOWN_OPTION', `Unknown field \`shields.${unknown}\`; \`shields\` takes ${FIELDS.join(', ')}.`);
-  // `undefined` means "not given", as for every option.
-  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  if (unknown !== undefined) {
+    const near = closest(unknown, FIELDS);
+    fail('ERR_USER_COUNTER_UNKNOWN_OPTION', `Unknown field \`shields.${unknown}\`;${near ? ` did you mean \`shields.${near}\`?` : ''} \`shields\` takes ${FIELDS.join(', ')}.`);
+  }
+  const given = givenOptions(options);
   const { label, color, cacheSeconds } = { ...DEFAULTS, ...given } as Record<string, unknown>;
   if (typeof label !== 'string') failInvalid(false, `\`shields.label\` must be a string (the badge's left side; '' for none); got ${describe(label)}.`);
   if (typeof color !== 'string' || color.trim() === '') {

@@ -89,7 +89,7 @@ describe('wrong values name the option and say what to write instead', () => {
     ['allowDirect as a string', { allowDirect: 'yes' }, '`allowDirect`', /true or false/, TYPE],
     ['endedFrame as a string', { endedFrame: 'no' }, '`endedFrame`', /must be true or false; got 'no'/, TYPE],
     ['shields a string', { shields: 'yes' }, '`shields`', /true, false or \{ label, color, cacheSeconds \}, for example \{ label: 'readers' \}/, TYPE],
-    ['shields with a misspelt field', { shields: { colour: 'red' } }, '`shields.colour`', /`shields` takes label, color, cacheSeconds/, UNKNOWN],
+    ['shields with a misspelt field', { shields: { colour: 'red' } }, '`shields.colour`', /did you mean `shields\.color`\? `shields` takes label, color, cacheSeconds/, UNKNOWN],
     ['shields.label not a string', { shields: { label: 5 } }, '`shields.label`', /must be a string/, TYPE],
     ['shields.color empty', { shields: { color: ' ' } }, '`shields.color`', /such as 'green', 'blue' or '#4c1'/, VALUE],
     ['negative shields.cacheSeconds', { shields: { cacheSeconds: -1 } }, '`shields.cacheSeconds`', /whole number, 0 or more/, VALUE],
