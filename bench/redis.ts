@@ -5,12 +5,12 @@
 // (INFO commandstats), and the time until a join on one instance is seen on every other.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import IORedis from 'ioredis';
 import { RedisCountStore } from '../lib/redis-count-store.js';
+import { freePort } from '../support/free-port.js';
 
 const SIZES: [number, number][] = (process.env.SIZES ?? '4x200,24x200,64x200,4x2000,24x2000,64x2000')
   .split(',')
@@ -19,15 +19,6 @@ const SECONDS = Number(process.env.SECONDS ?? 10);
 const CHANGES_PER_SECOND = 20;
 const STREAMS_PER_ROOM = 5;
 const quiet = { warn: () => undefined, error: () => undefined };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function info(text: string, field: string): number {
   return Number(new RegExp(`${field}[:=]([0-9.]+)`).exec(text)?.[1] ?? 0);
