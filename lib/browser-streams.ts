@@ -13,7 +13,7 @@ interface BrowserStream {
 }
 
 /** Which browser a stream request comes from, and the cookie to set when it had none. */
-export interface BrowserTag {
+interface BrowserTag {
   readonly id: string;
   readonly setCookie: string | undefined;
 }

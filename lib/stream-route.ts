@@ -1,7 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Emitter } from 'mitt';
 import { BrowserStreams } from './browser-streams.js';
-import type { BrowserTag } from './browser-streams.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { countsIn } from './count-relay.js';
 import type { StatsRecorder } from './counter-stats.js';
@@ -19,7 +18,6 @@ import { shedRequestState } from './request-footprint.js';
 import { DEFAULT_ROOM } from './room-names.js';
 import type { RoomRegistry } from './room-registry.js';
 import { framingFor } from './stream-framing.js';
-import type { StreamFraming } from './stream-framing.js';
 import type { UserCounterEvents } from './types/index.js';
 
 /** How long `close()` waits for a viewer to take the close-delimiter before cutting it off. */
@@ -48,10 +46,6 @@ interface StreamRequest {
   readonly viewer: string | undefined;
   /** The address the per-address caps count. */
   readonly address: string;
-  /** The browser the per-browser cap counts; undefined when that cap does not apply. */
-  readonly browser: BrowserTag | undefined;
-  /** Whether the browser's streams get heartbeat bytes. */
-  readonly framing: StreamFraming;
 }
 
 /**
@@ -135,8 +129,6 @@ export class StreamRoute {
       pixelRatio: reader.pixelRatioOf(req),
       viewer: reader.viewerOf(req),
       address: reader.addressOf(req),
-      browser: this.browsers.tag(req),
-      framing: framingFor(req.headers['user-agent']),
     };
   }
 
@@ -181,14 +173,16 @@ export class StreamRoute {
 
   /** Commit an admitted stream: join its room, send the headers and the first frame, count it. */
   private open(request: StreamRequest): void {
-    const { req, res, room: name, pixelRatio, viewer, browser } = request;
+    const { req, res, room: name, pixelRatio, viewer } = request;
     const { config, registry, events, report } = this.settings;
     const { store } = config;
+    // Read only for a stream that is admitted: a refused request costs no random id.
+    const browser = this.browsers.tag(req);
     let joined: ReturnType<RoomRegistry['join']> | undefined;
     const writer = new MultipartWriter(res, this.writerSettings, () => {
       if (browser) this.browsers.remove(browser.id, writer);
       if (joined) this.streamEnded(request, writer, joined);
-    }, request.framing);
+    }, framingFor(req.headers['user-agent']));
     try {
       joined = registry.join(name, pixelRatio, writer, viewer);
     } catch (error) {
