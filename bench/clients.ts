@@ -23,7 +23,7 @@ export class Clients {
 
   /** Start `count` client processes. */
   static async start(count: number): Promise<Clients> {
-    const workers = await Promise.all(Array.from({ length: count }, (_, i) => Child.start('client-worker.ts', `client ${i + 1}`)));
+    const workers = await Promise.all(Array.from({ length: count }, (_, i) => Child.start('client-worker.ts', `client ${i + 1}`, { from: __dirname })));
     return new Clients(workers.map(({ child }) => child));
   }
 

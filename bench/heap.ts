@@ -48,7 +48,7 @@ function openStreams(port: number, count: number): Promise<BenchViewer[]> {
 }
 
 async function measure(server: (typeof servers)[number]) {
-  const { child, ready } = await Child.start(server.script, server.name, { env: server.env });
+  const { child, ready } = await Child.start(server.script, server.name, { from: __dirname, env: server.env });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'heap-'));
   try {
     if (server.script === 'floor-child.ts') await child.call('frame', { png: Buffer.alloc(800) });

@@ -22,6 +22,7 @@ export interface RunningServer {
 /** Start a fresh process for `kind`, and wait until it listens. */
 export async function startServer(kind: Kind, options: BenchOptions): Promise<RunningServer> {
   const { child, ready } = await Child.start(kind === 'server' ? 'server-child.ts' : 'floor-child.ts', kind, {
+    from: __dirname,
     env: {
       BENCH_FLOOR_EXPRESS: kind === 'express floor' ? '1' : '',
       BENCH_BACKLOG: String(options.backlog),
