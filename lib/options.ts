@@ -18,6 +18,8 @@ export interface Configuration {
   readonly keepAliveMs: number;
   readonly heartbeatMs: number;
   readonly stallTimeoutMs: number;
+  /** How long bytes sent to a viewer may go unacknowledged before the kernel closes its connection; 0: the system's own limit. */
+  readonly vanishTimeoutMs: number;
   readonly maxStreamMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
@@ -57,6 +59,7 @@ const DEFAULTS = {
   keepAliveMs: 3000,
   heartbeatMs: 300,
   stallTimeoutMs: 30_000,
+  vanishTimeoutMs: 20_000,
   maxStreamMs: 0,
   maxConnections: 10_000,
   maxConnectionsPerIp: 100,
@@ -85,7 +88,7 @@ const THEMES = {
 } as const;
 
 const OPTION_NAMES: readonly (keyof Options)[] = [
-  'path', 'store', 'keepAliveMs', 'heartbeatMs', 'stallTimeoutMs', 'width', 'height', 'text', 'font',
+  'path', 'store', 'keepAliveMs', 'heartbeatMs', 'stallTimeoutMs', 'vanishTimeoutMs', 'width', 'height', 'text', 'font',
   'color', 'background', 'theme', 'pixelRatio', 'locale', 'render', 'canvas', 'allowDirect', 'allowedOrigins',
   'maxConnections', 'maxConnectionsPerIp', 'ipv6PrefixLength', 'maxStreamsPerBrowser', 'maxStreamMs', 'endedFrame', 'shields', 'room', 'maxRooms', 'maxRoomsPerIp', 'identify', 'staticFallback', 'logger', 'disableWarnings',
 ];
@@ -171,6 +174,7 @@ export function resolveOptions(options: Options = {}): Configuration {
     keepAliveMs: wholeNumber('keepAliveMs', given.keepAliveMs ?? DEFAULTS.keepAliveMs, 0),
     heartbeatMs: wholeNumber('heartbeatMs', given.heartbeatMs ?? DEFAULTS.heartbeatMs, 0),
     stallTimeoutMs: wholeNumber('stallTimeoutMs', given.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs, 1),
+    vanishTimeoutMs: wholeNumber('vanishTimeoutMs', given.vanishTimeoutMs ?? DEFAULTS.vanishTimeoutMs, 0, 2 ** 31 - 1),
     maxStreamMs: wholeNumber('maxStreamMs', given.maxStreamMs ?? DEFAULTS.maxStreamMs, 0),
     maxConnections: wholeNumber('maxConnections', given.maxConnections ?? DEFAULTS.maxConnections, 1),
     maxConnectionsPerIp: wholeNumber('maxConnectionsPerIp', given.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, 1),

@@ -19,6 +19,7 @@ import { DEFAULT_ROOM } from './room-names.js';
 import type { RoomRegistry } from './room-registry.js';
 import { framingFor } from './stream-framing.js';
 import type { UserCounterEvents } from './types/index.js';
+import { VanishTimeout } from './vanish-timeout.js';
 
 /** How long `close()` waits for a viewer to take the close-delimiter before cutting it off. */
 const CLOSE_GRACE_MS = 2000;
@@ -58,6 +59,7 @@ export class StreamRoute {
   private readonly streams = new Set<MultipartWriter>();
   private readonly limits: ConnectionLimits;
   private readonly browsers: BrowserStreams;
+  private readonly vanish: VanishTimeout;
   private readonly writerSettings: WriterSettings;
   private readonly headers: Readonly<Record<string, string>>;
   private closing = false;
@@ -66,6 +68,8 @@ export class StreamRoute {
     const { config, format, tickMs, stats } = settings;
     this.limits = new ConnectionLimits({ ...config, defaultRoom: DEFAULT_ROOM });
     this.browsers = new BrowserStreams(config.maxStreamsPerBrowser, config.path);
+    // Made with the counter, so that a system where it cannot work is reported at start.
+    this.vanish = new VanishTimeout(config.vanishTimeoutMs, config.warnings);
     const { keepAliveMs, heartbeatMs, stallTimeoutMs, maxStreamMs } = config;
     this.writerSettings = { format, keepAliveMs, heartbeatMs, tickMs, stallTimeoutMs, maxStreamMs, stats: stats.frames };
     this.headers = {
@@ -191,6 +195,7 @@ export class StreamRoute {
       this.limits.releaseConnection(req.socket);
       return refuse(res, 500, CANNOT_DRAW);
     }
+    this.vanish.apply(req.socket);
     res.writeHead(200, browser?.setCookie ? { ...this.headers, 'Set-Cookie': browser.setCookie } : this.headers);
     markStreaming(req);
     store.increment(name, viewer);

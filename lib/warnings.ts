@@ -15,6 +15,8 @@ export const WARNING_CODES = [
   'WRN_USER_COUNTER_SINGLE_PROCESS_STORE',
   // `identify` returned something other than a string or undefined.
   'WRN_USER_COUNTER_IDENTIFY_NOT_STRING',
+  // `vanishTimeoutMs` cannot be applied here (no such socket option, or koffi cannot load).
+  'WRN_USER_COUNTER_NO_VANISH_TIMEOUT',
   // The per-address cap was reached by requests with X-Forwarded-For while 'trust proxy' is off.
   'WRN_USER_COUNTER_TRUST_PROXY',
   // RedisCountStore cannot reach Redis (once per outage).

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Firefox, driven over WebDriver BiDi; WebKitGTK's WebDriver and MiniBrowser, under Xvfb), and
 # Cairo and Pango with a compiler to build node-canvas for the renderer tests that use it.
 packages=(
-  redis-server nginx openssl
+  redis-server nginx openssl iproute2 iptables
   chromium firefox-esr webkit2gtk-driver xvfb xauth
   libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev pkg-config build-essential
 )

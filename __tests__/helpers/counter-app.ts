@@ -6,13 +6,13 @@ import { userCounterMiddleware } from '../../lib/index.js';
 import type { Options, UserCounter, UserCounterRouter } from '../../lib/index.js';
 import { closeAfterEachTest } from './cleanup.js';
 
-/** A listening Express app with the counter mounted, on 127.0.0.1 and a free port. */
+/** A listening Express app with the counter mounted, on 127.0.0.1 (or `host`) and a free port. */
 export interface CounterApp {
   readonly app: Express;
   readonly router: UserCounterRouter;
   readonly counter: UserCounter;
   readonly server: Server;
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (or the `host` it listens on) */
   readonly url: string;
   /** Close the counter, then the server (cutting any connection still open). */
   close(): Promise<void>;
@@ -23,18 +23,20 @@ export interface StartOptions {
   before?: (app: Express) => void;
   /** Called after the counter is mounted (routes that read `req.app.locals.userCount`). */
   after?: (app: Express) => void;
+  /** The address to listen on. Default `127.0.0.1`. */
+  host?: string;
 }
 
 const running = new Set<CounterApp>();
 
-export async function startCounterApp(options?: Options, { before, after }: StartOptions = {}): Promise<CounterApp> {
+export async function startCounterApp(options?: Options, { before, after, host = '127.0.0.1' }: StartOptions = {}): Promise<CounterApp> {
   const app = express();
   before?.(app);
   const router = userCounterMiddleware({ logger: quietLogger(), ...options });
   app.use(router);
   after?.(app);
   const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = app.listen(0, host, () => resolve(listening));
   });
   const { port } = server.address() as AddressInfo;
   const started: CounterApp = {
@@ -42,7 +44,7 @@ export async function startCounterApp(options?: Options, { before, after }: Star
     router,
     counter: router.counter,
     server,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     async close() {
       running.delete(started);
       await router.counter.close();

@@ -3,10 +3,10 @@
  * that assert that nothing happens within a window (a frame not sent, a count not changed).
  */
 
-/** Resolve once `check()` is true, polling; reject after `timeoutMs` saying `what` was awaited. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/** Resolve once `check()` is true (or resolves true), polling; reject after `timeoutMs` saying `what` was awaited. */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${what}`);
     await sleep(10);
   }

@@ -72,6 +72,16 @@ export interface Options {
    * for its viewer to take the end. Default `30000`.
    */
   stallTimeoutMs?: number;
+  /**
+   * A viewer whose network vanishes (a phone between networks, a closed lid, a NAT that forgot the
+   * connection: no FIN, no RST) leaves the count once the bytes sent to it have gone this long
+   * unacknowledged, within about `vanishTimeoutMs + keepAliveMs`. The kernel enforces it
+   * (`TCP_USER_TIMEOUT` on Linux, `TCP_RXT_CONNDROPTIME` on macOS, set through the optional
+   * dependency koffi); elsewhere it warns once, and the operating system's own limit applies (about
+   * 15 minutes on Linux). A live viewer on a slow or lossy link, or back from an outage shorter
+   * than this, keeps its stream. 0 turns it off. Default `20000`.
+   */
+  vanishTimeoutMs?: number;
   /** Image width in CSS pixels. Default `200`. */
   width?: number;
   /** Image height in CSS pixels. Default `30`. */
