@@ -6,9 +6,12 @@ import { StatsRecorder } from './counter-stats.js';
 import { createIsolatedEmitter, toError } from './events.js';
 import { FrameBroadcaster } from './frame-broadcaster.js';
 import { FrameCache } from './frame-cache.js';
+import { BrowserTags } from './browser-tags.js';
 import { JsonEndpoint } from './json-endpoint.js';
 import { MultipartFormat } from './multipart-format.js';
 import { resolveOptions } from './options.js';
+import { PageView } from './page-view.js';
+import type { PageViewSettings } from './page-view.js';
 import { watchPipelining } from './pipelined-requests.js';
 import { rendererFactory } from './renderer-factory.js';
 import { inRoom } from './replies.js';
@@ -71,7 +74,9 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   const relay = new CountRelay(store, registry, events, report);
 
   const reader = new RequestReader(config);
-  const streams = new StreamRoute({ config, registry, reader, format, tickMs, stats, events, report });
+  const tags = new BrowserTags(config);
+  const streams = new StreamRoute({ config, registry, reader, tags, format, tickMs, stats, events, report });
+  const pages: PageViewSettings = { path: config.path, width: config.image.width, height: config.image.height, tags, addressOf: (req) => reader.addressOf(req) };
   const staticRoute = new StaticImageRoute({ config, store, reader, registry, rendererFor, isClosing: () => streams.isClosing, report });
   const json = new JsonEndpoint(config.jsonPath, store, reader, config.room !== undefined);
   const shields = config.shields && new ShieldsEndpoint(config.shields, store, reader, config.formatCount);
@@ -85,6 +90,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     }
     watchPipelining(req);
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    res.locals.userCounter = new PageView(req, res, pages);
     if (req.path === config.path) {
       let staticImage: boolean;
       try {

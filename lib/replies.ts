@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { RequestReader } from './request-reader.js';
 
@@ -14,6 +15,24 @@ export function refuse(res: Response, status: number, reason: string, retryAfter
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
   res.writeHead(status, headers);
   res.end(reason);
+}
+
+/**
+ * Send the request to the same URL with a `view` of its own (`?view=<id>`), never cached. Firefox
+ * makes a second tab's request for a URL wait until the first tab's response to it has finished
+ * (its HTTP cache is still writing that response), and a stream never finishes: the second tab
+ * would stay blank, uncounted. The redirect's answer is cached by no one, so every tab is sent
+ * to a URL of its own (measured in Firefox ESR 153; README, Browsers).
+ */
+export function redirectToOwnView(req: Request, res: Response): void {
+  const view = randomBytes(9).toString('base64url');
+  res.writeHead(302, {
+    Location: `${req.originalUrl}${req.originalUrl.includes('?') ? '&' : '?'}view=${view}`,
+    'Cache-Control': 'no-store',
+    Vary: 'User-Agent',
+    'Content-Length': '0',
+  });
+  res.end();
 }
 
 /** A render error, marked with the room it was drawing for (its message unchanged). */

@@ -63,6 +63,11 @@ export class RequestReader {
     return (req.headers['x-forwarded-for'] === undefined ? req.socket.remoteAddress : req.ip) ?? req.socket.remoteAddress ?? '';
   }
 
+  /** Whether the request's URL is one page view's own (`?view=`, as `res.locals.userCounter` writes it). */
+  hasView(req: IncomingMessage): boolean {
+    return queryOf(req).has('view');
+  }
+
   /** Whether the request names the static image's own URL (`?static=1` or `?static=true`). */
   asksForStaticImage(req: IncomingMessage): boolean {
     const asked = queryOf(req).get('static');

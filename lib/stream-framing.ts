@@ -33,8 +33,12 @@ export const WITHOUT_HEARTBEATS: StreamFraming = Object.freeze({ heartbeats: fal
 const GECKO = /\bGecko\/\d/;
 const LIKE_GECKO = /like Gecko/i;
 
+/** Whether a `User-Agent` is Gecko's (Firefox on every system but iOS, where it is WebKit). */
+export function isGecko(userAgent: string | undefined): boolean {
+  return userAgent !== undefined && GECKO.test(userAgent) && !LIKE_GECKO.test(userAgent);
+}
+
 /** The framing for a request's `User-Agent`. */
 export function framingFor(userAgent: string | undefined): StreamFraming {
-  if (userAgent && GECKO.test(userAgent) && !LIKE_GECKO.test(userAgent)) return WITH_HEARTBEATS;
-  return WITHOUT_HEARTBEATS;
+  return isGecko(userAgent) ? WITH_HEARTBEATS : WITHOUT_HEARTBEATS;
 }

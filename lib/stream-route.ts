@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Emitter } from 'mitt';
 import { BrowserStreams } from './browser-streams.js';
+import type { BrowserTags } from './browser-tags.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { countsIn } from './count-relay.js';
 import type { StatsRecorder } from './counter-stats.js';
@@ -12,12 +13,12 @@ import type { WriterSettings } from './multipart-writer.js';
 import type { Configuration } from './options.js';
 import { hasRequestQueuedBehind, markStreaming } from './pipelined-requests.js';
 import { warnOfUntrustedProxy } from './proxy-warning.js';
-import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse } from './replies.js';
+import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, redirectToOwnView, refuse } from './replies.js';
 import type { RequestReader } from './request-reader.js';
 import { shedRequestState } from './request-footprint.js';
 import { DEFAULT_ROOM } from './room-names.js';
 import type { RoomRegistry } from './room-registry.js';
-import { framingFor } from './stream-framing.js';
+import { framingFor, isGecko } from './stream-framing.js';
 import type { UserCounterEvents } from './types/index.js';
 import { VanishTimeout } from './vanish-timeout.js';
 
@@ -29,6 +30,8 @@ interface StreamRouteSettings {
   readonly config: Configuration;
   readonly registry: RoomRegistry;
   readonly reader: RequestReader;
+  /** Tells browsers apart for `maxStreamsPerBrowser` (shared with the page helper). */
+  readonly tags: BrowserTags;
   readonly format: MultipartFormat;
   /** The period of the shared tick that drives every stream's keep-alives and heartbeats. */
   readonly tickMs: number;
@@ -67,7 +70,7 @@ export class StreamRoute {
   constructor(private readonly settings: StreamRouteSettings) {
     const { config, format, tickMs, stats } = settings;
     this.limits = new ConnectionLimits({ ...config, defaultRoom: DEFAULT_ROOM });
-    this.browsers = new BrowserStreams(config.maxStreamsPerBrowser, config.path);
+    this.browsers = new BrowserStreams(config.maxStreamsPerBrowser);
     // Made with the counter, so that a system where it cannot work is reported at start.
     this.vanish = new VanishTimeout(config.vanishTimeoutMs, config.warnings);
     const { keepAliveMs, heartbeatMs, stallTimeoutMs, maxStreamMs } = config;
@@ -126,6 +129,8 @@ export class StreamRoute {
       res.writeHead(200, this.headers);
       return void res.end();
     }
+    // A plain <img src="/online.png"> in Firefox: a URL of this view's own, or a second tab stays blank.
+    if (isGecko(req.headers['user-agent']) && !reader.hasView(req)) return void redirectToOwnView(req, res);
     return {
       req,
       res,
@@ -177,11 +182,11 @@ export class StreamRoute {
 
   /** Commit an admitted stream: join its room, send the headers and the first frame, count it. */
   private open(request: StreamRequest): void {
-    const { req, res, room: name, pixelRatio, viewer } = request;
-    const { config, registry, events, report } = this.settings;
+    const { req, res, room: name, pixelRatio, viewer, address } = request;
+    const { config, registry, events, report, tags } = this.settings;
     const { store } = config;
     // Read only for a stream that is admitted: a refused request costs no random id.
-    const browser = this.browsers.tag(req);
+    const browser = tags.tag(req, address);
     let joined: ReturnType<RoomRegistry['join']> | undefined;
     const writer = new MultipartWriter(res, this.writerSettings, () => {
       if (browser) this.browsers.remove(browser.id, writer);

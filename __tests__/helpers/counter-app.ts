@@ -25,15 +25,17 @@ export interface StartOptions {
   after?: (app: Express) => void;
   /** The address to listen on. Default `127.0.0.1`. */
   host?: string;
+  /** The path the counter's router is mounted under (`app.use(mount, router)`). Default: the root. */
+  mount?: string;
 }
 
 const running = new Set<CounterApp>();
 
-export async function startCounterApp(options?: Options, { before, after, host = '127.0.0.1' }: StartOptions = {}): Promise<CounterApp> {
+export async function startCounterApp(options?: Options, { before, after, host = '127.0.0.1', mount = '/' }: StartOptions = {}): Promise<CounterApp> {
   const app = express();
   before?.(app);
   const router = userCounterMiddleware({ logger: quietLogger(), ...options });
-  app.use(router);
+  app.use(mount, router);
   after?.(app);
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, host, () => resolve(listening));

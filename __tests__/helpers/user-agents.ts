@@ -19,3 +19,9 @@ export const USER_AGENTS = {
 
 /** A Firefox, for the tests of heartbeat bytes. */
 export const GECKO_USER_AGENT = USER_AGENTS.firefoxLinux;
+
+/**
+ * The stream path a page written with `res.locals.userCounter` asks for: a view of its own.
+ * A Gecko request for the plain path is first redirected to such a URL (lib/replies.ts).
+ */
+export const PAGE_VIEW_PATH = '/online.png?view=test-page-view';

@@ -7,7 +7,7 @@ import { startCounterApp } from '../helpers/counter-app.js';
 import { eventually } from '../helpers/time.js';
 import type { CounterApp } from '../helpers/counter-app.js';
 import { Viewer } from '../helpers/viewer.js';
-import { GECKO_USER_AGENT } from '../helpers/user-agents.js';
+import { GECKO_USER_AGENT, PAGE_VIEW_PATH } from '../helpers/user-agents.js';
 import { decodePng, showsCount } from '../../support/png.js';
 import type { Options } from '../../lib/index.js';
 
@@ -16,8 +16,8 @@ function withCompression(options: Options = {}): Promise<CounterApp> {
   return startCounterApp(options, { before: (app: Express) => app.use(compression({ threshold: 0 })) });
 }
 
-async function openGzipViewer(url: string, headers: Record<string, string> = {}): Promise<Viewer> {
-  return Viewer.open(url, { extra: { 'Accept-Encoding': 'gzip', ...headers } });
+async function openGzipViewer(url: string, headers: Record<string, string> = {}, path?: string): Promise<Viewer> {
+  return Viewer.open(url, { path, extra: { 'Accept-Encoding': 'gzip', ...headers } });
 }
 
 function get(url: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
@@ -83,7 +83,7 @@ test('with compression() first, keep-alive re-sends arrive as whole frames while
 test('with compression() first, heartbeat bytes arrive one at a time and are the next PNG\u2019s own first bytes', async () => {
   const { url } = await withCompression({ keepAliveMs: 0, heartbeatMs: 100 });
   // Heartbeat bytes go to Firefox only (lib/stream-framing.ts).
-  const viewer = await openGzipViewer(url, { 'User-Agent': GECKO_USER_AGENT });
+  const viewer = await openGzipViewer(url, { 'User-Agent': GECKO_USER_AGENT }, PAGE_VIEW_PATH);
   await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
   const frames = viewer.frames.length;
   const boundary = /boundary=(.+)$/.exec(String(viewer.headers['content-type']))![1];

@@ -6,7 +6,7 @@ import { startCounterApp } from '../helpers/counter-app.js';
 import { RawConnection } from '../helpers/raw-connection.js';
 import { boundaryOf, checkClosedBody, joinAndLeaveSeenBy, lastStrictPart, readMultipart } from '../helpers/strict-multipart.js';
 import { eventually, sleep } from '../helpers/time.js';
-import { GECKO_USER_AGENT, USER_AGENTS } from '../helpers/user-agents.js';
+import { GECKO_USER_AGENT, PAGE_VIEW_PATH, USER_AGENTS } from '../helpers/user-agents.js';
 import { decodePng, expectedEndedFrame, expectedFrame, samePixels, showsCount } from '../../support/png.js';
 
 /** The PNG signature and IHDR chunk: the most a heartbeat may send ahead of a frame. */
@@ -17,7 +17,7 @@ const showsEnded = (part: Buffer, count: number) => samePixels(part, expectedEnd
 
 /** A Firefox whose stream shows 1 (its own view). */
 async function firefoxShowingOne(url: string): Promise<RawConnection> {
-  const viewer = await RawConnection.open(url, { extra: [['User-Agent', GECKO_USER_AGENT]] });
+  const viewer = await RawConnection.open(url, { path: PAGE_VIEW_PATH, extra: [['User-Agent', GECKO_USER_AGENT]] });
   expect((await viewer.waitForHead()).status).toBe(200);
   await viewer.waitForLastPart((png) => showsCount(png, 1), 'a frame showing 1');
   return viewer;
@@ -104,7 +104,7 @@ test('heartbeat: when the next frame is another kind of PNG, the bytes sent ahea
     return png;
   };
   const { url, counter } = await startCounterApp({ render, heartbeatMs: 100, keepAliveMs: 0 });
-  const viewer = await RawConnection.open(url, { extra: [['User-Agent', GECKO_USER_AGENT]] });
+  const viewer = await RawConnection.open(url, { path: PAGE_VIEW_PATH, extra: [['User-Agent', GECKO_USER_AGENT]] });
   await viewer.waitForHead();
   await eventually(() => viewer.lastPart !== undefined && decodePng(viewer.lastPart).width === 50, 'the frame for 1');
   const advance = advanceHeaders(viewer);
@@ -130,7 +130,7 @@ test('heartbeat: when the next frame is another kind of PNG, the bytes sent ahea
 
 test('heartbeat bytes are the next PNG’s first bytes, at most 33 ahead, and every part still decodes', async () => {
   const { url, counter } = await startCounterApp({ keepAliveMs: 0, heartbeatMs: 20 });
-  const raw = await RawConnection.open(url, { extra: [['User-Agent', GECKO_USER_AGENT]] });
+  const raw = await RawConnection.open(url, { path: PAGE_VIEW_PATH, extra: [['User-Agent', GECKO_USER_AGENT]] });
   await raw.waitForHead();
   const boundary = boundaryOf(raw.head!.headers['content-type']);
   // At 20 ms a byte, the 33 header bytes run out after about 0.7 s and the frame is completed.
@@ -184,7 +184,7 @@ test('heartbeat bytes are the next PNG’s first bytes, at most 33 ahead, and ev
 
 test('a frame that arrives while heartbeat bytes are out completes its part as a valid PNG of the new count', async () => {
   const { url, counter } = await startCounterApp({ keepAliveMs: 0, heartbeatMs: 20 });
-  const raw = await RawConnection.open(url, { extra: [['User-Agent', GECKO_USER_AGENT]] });
+  const raw = await RawConnection.open(url, { path: PAGE_VIEW_PATH, extra: [['User-Agent', GECKO_USER_AGENT]] });
   await raw.waitForHead();
   const boundary = boundaryOf(raw.head!.headers['content-type']);
   const lastPart = () => lastStrictPart(raw.body, boundary);

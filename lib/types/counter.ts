@@ -46,6 +46,36 @@ export interface UserCounter {
   close(): Promise<void>;
 }
 
+/**
+ * The counter's image for one page view, at `res.locals.userCounter` in every GET the counter's
+ * router sees (mount it with `app.use(counter)` ahead of your pages). Its URL is the page
+ * view's own, so that every tab has a stream of its own in every browser (Firefox would share
+ * one tab's image with another for the same URL), and its first use sets the per-browser
+ * cookie on the page's response (so that tabs loading together are known as one browser).
+ */
+export interface PageCounter {
+  /** This page view's stream URL: the counter's path with `?view=<id>` (`/online.png?view=3kq...`). */
+  readonly src: string;
+  /** The same URL with `query` added, for a room named by the query (`url({ page: 'pricing' })`). */
+  url(query?: Readonly<Record<string, string | number>>): string;
+  /**
+   * An `<img>` element for this page view: `src`, the image's `width` and `height`, `alt="Users
+   * online"`, and `attributes` (escaped; `true` writes the bare name, `false` leaves it out).
+   * `query` as for `url`.
+   */
+  img(attributes?: Readonly<Record<string, string | number | boolean>>, query?: Readonly<Record<string, string | number>>): string;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** The live counter's image for this page view (express-user-counter); see `PageCounter`. */
+      userCounter: PageCounter;
+    }
+  }
+}
+
 /** The router `userCounterMiddleware` returns, with the counter's handle. */
 export type UserCounterRouter = Router & { readonly counter: UserCounter };
 

@@ -12,7 +12,7 @@ export type {
 // The store contract: MemoryCountStore, RedisCountStore, or your own.
 export type { CountStore, CountStoreEvents } from './store.js';
 // The router the factory returns, its counter handle, the handle's events and stats().
-export type { CounterStats, RoomCounts, UserCounter, UserCounterEvents, UserCounterRouter } from './counter.js';
+export type { CounterStats, PageCounter, RoomCounts, UserCounter, UserCounterEvents, UserCounterRouter } from './counter.js';
 // RedisCountStore's options and the client functions it takes.
 export type { RedisCountStoreOptions, RedisSendCommand, RedisSubscribe, RedisUnsubscribe } from './redis.js';
 // The codes of OptionsError and of the warnings, from their catalogues.

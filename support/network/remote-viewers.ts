@@ -37,13 +37,26 @@ class RemoteViewer {
   lastPart: Buffer | undefined;
   private parser: MultipartParser | undefined;
 
-  constructor(url: string, { localAddress, userAgent, path = '/online.png' }: ViewerSpec) {
+  constructor(url: string, spec: ViewerSpec) {
+    this.request(url, spec.path ?? '/online.png', spec);
+  }
+
+  /** Ask for the image, following a redirect as a browser does (Firefox is sent to a view of its own). */
+  private request(url: string, path: string, { localAddress, userAgent }: ViewerSpec): void {
     const request = http.request(`${url}${path}`, {
       agent: false,
       localAddress,
       headers: { 'User-Agent': userAgent, Referer: `${url}/`, 'Sec-Fetch-Dest': 'image', Accept: 'image/*' },
     });
+    // Only the request that is answered with the image (not a redirect) says when the viewer has ended.
+    let redirected = false;
     request.on('response', (response) => {
+      const location = response.headers.location;
+      if (response.statusCode === 302 && location) {
+        redirected = true;
+        response.resume();
+        return this.request(url, location, { localAddress, userAgent });
+      }
       this.status = response.statusCode ?? 0;
       const boundary = /boundary=([^;\s]+)/.exec(String(response.headers['content-type']))?.[1];
       if (boundary) this.parser = new MultipartParser(boundary, { maxParts: Infinity, maxTotalSize: Infinity, maxFileSize: Infinity });
@@ -56,8 +69,11 @@ class RemoteViewer {
       response.on('close', () => (this.ended = true));
       response.on('error', () => undefined);
     });
-    request.on('error', () => (this.ended = true));
-    request.on('close', () => (this.ended = true));
+    const ended = (): void => {
+      if (!redirected) this.ended = true;
+    };
+    request.on('error', ended);
+    request.on('close', ended);
     request.end();
   }
 
