@@ -22,7 +22,7 @@ app.get(['/', '/index.html'], (req, res) => {
 <head><meta charset="utf-8"><title>express-user-counter demo</title></head>
 <body>
   <h1>Users viewing this page:</h1>
-  <img src="/online.png" width="200" height="30" alt="Users online">
+  ${res.locals.userCounter.img()}
   <p>When this page was served, <code>req.app.locals.userCount</code> was <strong id="count">${count}</strong>
   (the image above stays live; this number is as of the page load).</p>
   <p>The same number as JSON: <a href="/online.json">/online.json</a>. Open this page in another window to see the image change.</p>

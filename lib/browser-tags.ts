@@ -30,14 +30,13 @@ export interface BrowserTag {
 interface TagSettings {
   /** 0: no browser is ever tagged (the per-browser cap is off, and no cookie is set). */
   readonly maxStreamsPerBrowser: number;
-  readonly path: string;
   readonly ipv6PrefixLength: number;
 }
 
 /**
  * Tells browsers apart for the per-browser cap (lib/browser-streams.ts), by a session cookie
  * set on the stream, or on the page that shows it (`res.locals.userCounter`): a random id,
- * `HttpOnly`, `SameSite=Lax`, `Secure` on HTTPS, sent only to the stream's path. Over HTTP/2
+ * `HttpOnly`, `SameSite=Lax`, `Secure` on HTTPS, for the paths under the counter's mount. Over HTTP/2
  * a browser's tabs share one connection and need no cap: no tag, no cookie.
  */
 export class BrowserTags {
@@ -55,9 +54,10 @@ export class BrowserTags {
     const sent = COOKIE_PATTERN.exec(req.headers.cookie ?? '')?.[1];
     if (sent !== undefined && ID_PATTERN.test(sent)) return { id: sent, setCookie: undefined };
     const id = this.freshId(address, req.headers['user-agent']);
-    // A session cookie, sent only with the stream's own requests (under the router's mount path), never readable by scripts.
+    // A session cookie, never readable by scripts, for every path under the router's mount: the
+    // pages that show the image must see it too, or each would give its browser a new id.
     const secure = req.secure ? '; Secure' : '';
-    return { id, setCookie: `${BROWSER_COOKIE}=${id}; Path=${base}${this.settings.path}; HttpOnly; SameSite=Lax${secure}` };
+    return { id, setCookie: `${BROWSER_COOKIE}=${id}; Path=${base || '/'}; HttpOnly; SameSite=Lax${secure}` };
   }
 
   /**

@@ -20,7 +20,8 @@ const DEFAULT_ALT = 'Users online';
  * own (`/online.png?view=…`): Firefox hands a new tab the image another tab is still loading
  * when the URL is the same, and a multipart image never finishes loading, so the second tab
  * would show a broken image and go uncounted. The first use also sets the per-browser cookie
- * on the page's own response, so that the images of tabs loading together already carry it.
+ * on the page's own response, so that the images of tabs loading together already carry it,
+ * and `Cache-Control: no-store` when the page has none (a kept copy would reuse the view).
  * Made for every GET that reaches the counter's router: the work waits for the first use.
  */
 export class PageView implements PageCounter {
@@ -73,6 +74,9 @@ export class PageView implements PageCounter {
     if (res.headersSent) return;
     const tag = settings.tags.tag(req, settings.addressOf(req), this.base);
     if (tag?.setCookie) res.append('Set-Cookie', tag.setCookie);
+    // A copy of the page kept by the browser (Firefox's Duplicate Tab) would ask for the same view,
+    // and wait behind it; a page whose own Cache-Control says otherwise is the app's choice.
+    if (res.getHeader('Cache-Control') === undefined) res.setHeader('Cache-Control', 'no-store');
   }
 }
 

@@ -37,13 +37,6 @@ const CLOSED_END_MS: Record<Engine, number> = { chromium: 1000, firefox: 1500, w
  */
 const AWAY_END_MS: Record<Engine, number> = { chromium: 1000, firefox: KEEP_ALIVE_MS + 1000, webkit: 1000 };
 
-/**
- * Firefox 153 shares one loading multipart image between the tabs of a profile: a second tab
- * sends no request of its own and its <img> stays broken (naturalWidth 0), so the server
- * counts the profile once. Asserted, so that a change in Firefox or in the middleware shows.
- */
-const TABS_SHARE_ONE_STREAM: Record<Engine, boolean> = { chromium: false, firefox: true, webkit: false };
-
 /** How long a change may take to reach the screen (a busy 2-core machine; typical figures are printed). */
 const SCREEN_MS = 3000;
 
@@ -141,7 +134,8 @@ describe.each(ENGINES)('%s', (engine) => {
     let imageRequests = 0;
     const countRequests = (app: Express): void => {
       app.use((req, _res, next) => {
-        if (req.path === '/online.png') imageRequests += 1;
+        // Firefox asks for the plain URL first and is redirected to a view of its own: the image's request is that one.
+        if (req.path === '/online.png' && (engine !== 'firefox' || req.query.view !== undefined)) imageRequests += 1;
         next();
       });
     };
@@ -182,26 +176,20 @@ describe.each(ENGINES)('%s', (engine) => {
       });
     };
     const { url, counter } = await startPageApp(undefined, { before: tagProfiles });
-    const shared = TABS_SHARE_ONE_STREAM[engine];
     const profile = await under.browser.newProfile();
     const first = await openAndWatch(profile, `${url}/`, { timeoutMs: SCREEN_MS });
     const second = await profile.open(`${url}/`);
     const secondSampler = second.startSampling();
-    if (shared) {
-      const seen = await secondSampler.sampleAfter(second.navigatedAt + 1500);
-      expect({ count: counter.count, naturalWidth: seen.naturalWidth }).toEqual({ count: 1, naturalWidth: 0 });
-    } else {
-      await first.sampler.waitFor((sample) => screenShows(sample, 2), 'the frame for 2 on the first tab', { since: second.navigatedAt, timeoutMs: SCREEN_MS });
-      await secondSampler.waitFor((sample) => screenShows(sample, 2), 'the frame for 2 on the second tab', { since: second.navigatedAt, timeoutMs: SCREEN_MS });
-    }
+    // Each tab has a stream of its own (Firefox by a redirect to a view of its own: README, Browsers).
+    await first.sampler.waitFor((sample) => screenShows(sample, 2), 'the frame for 2 on the first tab', { since: second.navigatedAt, timeoutMs: SCREEN_MS });
+    await secondSampler.waitFor((sample) => screenShows(sample, 2), 'the frame for 2 on the second tab', { since: second.navigatedAt, timeoutMs: SCREEN_MS });
     // A viewer in a profile of its own joins.
-    await joinAndWait(under.browser, `${url}/`, first.sampler, shared ? 2 : 3, SCREEN_MS);
-    if (shared) await second.close();
-    else await leaveAndWait(second, first.sampler, 2, { timeoutMs: SCREEN_MS });
+    await joinAndWait(under.browser, `${url}/`, first.sampler, 3, SCREEN_MS);
+    await leaveAndWait(second, first.sampler, 2, { timeoutMs: SCREEN_MS });
     const profileClosedAt = Date.now();
     await profile.close();
     await eventually(() => counter.count === 1, 'the count back to 1 once the profile closed', CLOSED_END_MS[engine] + 2000);
-    console.log(`[${engine}] two tabs of one profile${shared ? ' (sharing one stream; the second tab broken)' : ''}; the profile closed: count 1 after ${Date.now() - profileClosedAt} ms`);
+    console.log(`[${engine}] two tabs of one profile, each with a stream of its own; the profile closed: count 1 after ${Date.now() - profileClosedAt} ms`);
 
     // The second tab sent the cookie the first was given; the other profile had none.
     expect(pageCookies).toEqual(['none', expect.not.stringMatching(/^none$/), 'none']);

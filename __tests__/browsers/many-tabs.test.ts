@@ -1,7 +1,8 @@
 // Many tabs over HTTP/1.1 (README, Browsers, Many tabs): a browser keeps six connections to a
 // host and each tab's image holds one, so the counter keeps at most maxStreamsPerBrowser (4)
-// streams per browser and ends the oldest with a dimmed frame. Ten tabs of one profile must
-// all load, in Chromium and in Firefox.
+// streams per browser and ends the oldest with a dimmed frame. Ten tabs of one profile opened
+// one after another must all load, and a dimmed tab reloaded is live again. (Ten opened at once,
+// in every engine: tabs.test.ts.)
 import { startCounterApp } from '../helpers/counter-app.js';
 import { eventually } from '../helpers/time.js';
 import { screenShows, screenShowsEnded, servePage, useBrowser } from '../helpers/browser.js';
@@ -52,32 +53,5 @@ describe('chromium, straight to the app over HTTP/1.1', () => {
     await tabs[0].reload();
     await tabs[0].waitForScreen((sample) => screenShows(sample, LIVE), `the reloaded first tab to be live, showing ${LIVE}`);
     expect(counter.count).toBe(LIVE);
-  }, 180_000);
-});
-
-describe('firefox, straight to the app over HTTP/1.1', () => {
-  const launched = useBrowser('firefox');
-
-  // Firefox 153 lets a new tab of a profile share the image another tab is still loading (no
-  // request of its own; see browser-engines.test.ts): the tabs then hold one connection between
-  // them, and count once. Whatever it shares, every page must load and the count stays within the cap.
-  test(`${TABS} tabs of one profile opened one after another all load, and an eleventh; the server counts at most ${LIVE}`, async () => {
-    let imageRequests = 0;
-    const { url, counter } = await startCounterApp(undefined, {
-      before: (app) => app.use((req, _res, next) => ((imageRequests += req.path === '/online.png' ? 1 : 0), next())),
-      after: servePage,
-    });
-    const profile = await launched.browser.newProfile();
-    const first = await profile.open(`${url}/`);
-    await first.waitForScreen((sample) => screenShows(sample, 1), 'the first tab to show 1');
-    const loadMs: number[] = [];
-    for (let n = 2; n <= TABS + 1; n++) {
-      const tab = await profile.open(`${url}/`);
-      await loaded(tab, `tab ${n} to load`);
-      loadMs.push(Date.now() - tab.navigatedAt);
-    }
-    console.log(`[firefox] ${TABS + 1} tabs loaded in ${loadMs.join(', ')} ms; ${imageRequests} image requests; the server counts ${counter.count}`);
-    expect(counter.count).toBeGreaterThanOrEqual(1);
-    expect(counter.count).toBeLessThanOrEqual(LIVE);
   }, 180_000);
 });

@@ -52,7 +52,7 @@ export async function openTab(profile: ChromiumProfile, url: string, n: number, 
  */
 export async function waitForScreen(tab: Tab, count: number, timeoutMs: number): Promise<number> {
   const started = Date.now();
-  await tab.viewer.page.bringToFront();
+  await tab.viewer.show();
   await tab.viewer.waitForScreen((sample) => screenShows(sample, count), `tab ${tab.n}: the frame for ${count}`, timeoutMs);
   return Date.now() - started;
 }

@@ -9,7 +9,7 @@ import { USER_AGENTS } from '../helpers/user-agents.js';
 import { decodePng, expectedEndedFrame, samePixels, showsCount } from '../../support/png.js';
 import { openAccepted, Viewer } from '../helpers/viewer.js';
 
-const COOKIE = /^user_counter_browser=([A-Za-z0-9_-]{22}); Path=\/online\.png; HttpOnly; SameSite=Lax$/;
+const COOKIE = /^user_counter_browser=([A-Za-z0-9_-]{22}); Path=\/; HttpOnly; SameSite=Lax$/;
 
 /** A browser of its own: a User-Agent no other stream of the test sends. */
 const browser = (n: number) => ({ 'User-Agent': `${USER_AGENTS.chromium} test-browser/${n}` });

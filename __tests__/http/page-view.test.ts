@@ -51,12 +51,12 @@ test('attributes are written escaped after the defaults they replace; a query na
   expect(bad.status).toBe(500);
 });
 
-test("the page's response sets the browser cookie for the stream's path; a browser with it gets none; the stream then sets none", async () => {
+test("the page's response sets the browser cookie for the site's paths; a browser with it gets none on its next page; the stream then sets none", async () => {
   const { url, counter } = await startCounterApp(undefined, { after: servePages });
   const first = await page(`${url}/`);
   expect(first.setCookie).toHaveLength(1);
   const [, id, path, secure] = COOKIE.exec(first.setCookie[0]) ?? [];
-  expect({ path, secure }).toEqual({ path: '/online.png', secure: undefined });
+  expect({ path, secure }).toEqual({ path: '/', secure: undefined });
   const cookie = `user_counter_browser=${id}`;
   expect((await page(`${url}/`, { Cookie: cookie })).setCookie).toEqual([]);
   const src = PAGE_IMG.exec(first.body)![0].match(/src="([^"]+)"/)![1];
@@ -88,7 +88,7 @@ test('Secure on HTTPS (behind a trusted proxy that says so); no cookie over HTTP
   expect(unset.body).toMatch(PAGE_IMG);
 });
 
-test('under a mount path the image URL and the cookie path include it, on the page and on the stream', async () => {
+test('under a mount path the image URL includes it, and the cookie is for the paths under it, on the page and on the stream', async () => {
   const { url, counter } = await startCounterApp(undefined, {
     mount: '/counter',
     after: (app) => app.get('/counter/page', (_req, res) => res.send(res.locals.userCounter.img())),
@@ -96,8 +96,21 @@ test('under a mount path the image URL and the cookie path include it, on the pa
   const view = await page(`${url}/counter/page`);
   const src = /src="([^"]+)"/.exec(view.body)?.[1];
   expect(src).toMatch(/^\/counter\/online\.png\?view=[A-Za-z0-9_-]{12}$/);
-  expect(COOKIE.exec(view.setCookie[0])?.[2]).toBe('/counter/online.png');
-  const stream = await openAccepted(`${url}/counter`, { 'User-Agent': USER_AGENTS.firefoxLinux });
-  expect(COOKIE.exec(String(stream.headers['set-cookie']))?.[2]).toBe('/counter/online.png');
+  expect(COOKIE.exec(view.setCookie[0])?.[2]).toBe('/counter');
+  const stream = await openAccepted(`${url}/counter`, { 'User-Agent': USER_AGENTS.safariMac });
+  expect(COOKIE.exec(String(stream.headers['set-cookie']))?.[2]).toBe('/counter');
   await eventually(() => counter.count === 1, 'the stream under /counter to count');
+});
+
+test("the page is sent no-store unless it set its own Cache-Control (a kept copy would reuse the view)", async () => {
+  const { url } = await startCounterApp(undefined, {
+    after: (app) => {
+      servePages(app);
+      app.get('/cached', (_req, res) => res.set('Cache-Control', 'public, max-age=60').send(res.locals.userCounter.img()));
+      app.get('/without', (_req, res) => res.send('no image here'));
+    },
+  });
+  expect((await fetch(`${url}/`)).headers.get('cache-control')).toBe('no-store');
+  expect((await fetch(`${url}/cached`)).headers.get('cache-control')).toBe('public, max-age=60');
+  expect((await fetch(`${url}/without`)).headers.get('cache-control')).toBeNull();
 });

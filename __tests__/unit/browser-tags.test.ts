@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { BrowserTags } from '../../lib/browser-tags.js';
 
-const SETTINGS = { maxStreamsPerBrowser: 4, path: '/online.png', ipv6PrefixLength: 56 };
+const SETTINGS = { maxStreamsPerBrowser: 4, ipv6PrefixLength: 56 };
 
 /** A request as the counter's router sees it. */
 function request(headers: Record<string, string> = {}, { secure = false, baseUrl = '', httpVersionMajor = 1 } = {}): Request {
@@ -36,7 +36,7 @@ describe('BrowserTags', () => {
   test('the cookie: HttpOnly, SameSite=Lax, for the stream path under the mount path, Secure on HTTPS; none when sent or not needed', () => {
     const tags = new BrowserTags(SETTINGS);
     const tag = tags.tag(request(CHROME, { secure: true, baseUrl: '/counter' }), '203.0.113.7')!;
-    expect(tag.setCookie).toBe(`user_counter_browser=${tag.id}; Path=/counter/online.png; HttpOnly; SameSite=Lax; Secure`);
+    expect(tag.setCookie).toBe(`user_counter_browser=${tag.id}; Path=/counter; HttpOnly; SameSite=Lax; Secure`);
     expect(tags.tag(request({ ...CHROME, cookie: `a=b; user_counter_browser=${tag.id}` }), '203.0.113.7')).toEqual({ id: tag.id, setCookie: undefined });
     expect(tags.tag(request(CHROME, { httpVersionMajor: 2 }), '203.0.113.7')).toBeUndefined();
     expect(tags.tag(request({ ...CHROME, 'x-forwarded-http-version': 'HTTP/2.0' }), '203.0.113.7')).toBeUndefined();

@@ -51,7 +51,8 @@ export interface UserCounter {
  * router sees (mount it with `app.use(counter)` ahead of your pages). Its URL is the page
  * view's own, so that every tab has a stream of its own in every browser (Firefox would share
  * one tab's image with another for the same URL), and its first use sets the per-browser
- * cookie on the page's response (so that tabs loading together are known as one browser).
+ * cookie on the page's response (so that tabs loading together are known as one browser) and,
+ * when the page has set no `Cache-Control`, `no-store` (a copy of the page would reuse its view).
  */
 export interface PageCounter {
   /** This page view's stream URL: the counter's path with `?view=<id>` (`/online.png?view=3kq...`). */

@@ -120,6 +120,10 @@ export class ChromiumViewer extends Viewer {
     return this.page.evaluate(expression);
   }
 
+  override async show(): Promise<void> {
+    await this.page.bringToFront();
+  }
+
   /** A page screenshot clipped to the box: what Playwright's element screenshot takes, without its per-call waits. */
   protected async capture(box: ImageBox): Promise<DecodedPng> {
     const clip = { x: box.x, y: box.y, width: box.width, height: box.height };

@@ -68,7 +68,21 @@ export class FirefoxProfile extends BrowserProfile<FirefoxViewer> {
   }
 
   protected async newTab(ownsProfile: boolean): Promise<FirefoxViewer> {
-    const page = await this.context.newPage();
+    return this.viewerOf(await this.context.newPage(), ownsProfile);
+  }
+
+  /** A tab the page of `opener` opens on `url` with `window.open`, as a reader's click would. */
+  async openFrom(opener: FirefoxViewer, url: string): Promise<FirefoxViewer> {
+    const opened = this.context.waitForTarget((target) => target.type() === 'page' && target.url() === url);
+    await opener.page.evaluate(`window.open(${JSON.stringify(url)}, '_blank'); undefined`);
+    const page = await (await opened).page();
+    if (!page) throw new Error(`window.open(${url}) made no page.`);
+    const viewer = await this.viewerOf(page, false);
+    viewer.navigatedAt = Date.now();
+    return this.adopt(viewer);
+  }
+
+  private async viewerOf(page: Page, ownsProfile: boolean): Promise<FirefoxViewer> {
     await page.setViewport({ width: 640, height: 360, deviceScaleFactor: 1 });
     return new FirefoxViewer(this, page, ownsProfile);
   }

@@ -50,7 +50,7 @@ export {
 export type { ChurnStep, LeaveOptions, ScreenChange, WatchedPage } from './scenarios.js';
 export { churn, joinAndWait, leaveAndWait, peakCount, summarize, unsteadySamples } from './scenarios.js';
 export { openAndWatch } from './playwright-compat.js';
-export { BLANK_PATH, IMAGE_PAGE_HTML, servePage } from './page.js';
+export { BLANK_PATH, IMAGE_PAGE_HTML, servePage, VIEW_PAGE_PATH } from './page.js';
 export type { DemoServer } from './demo.js';
 export { startDemo } from './demo.js';
 export { startWebKitDriver, startXvfb } from './processes.js';

@@ -51,6 +51,12 @@ export abstract class BrowserProfile<V extends Viewer> implements Profile<V> {
     return this.closing;
   }
 
+  /** Keep a tab the browser opened itself (`window.open`) with the profile's own. */
+  protected adopt(viewer: V): V {
+    this.viewers.add(viewer);
+    return viewer;
+  }
+
   /** Count this profile as open (for a profile made before it is handed out). */
   protected track(): void {
     openProfiles.add(this);

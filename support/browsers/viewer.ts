@@ -98,6 +98,21 @@ export abstract class Viewer {
     await this.go(url);
   }
 
+  /** Go to `url` from the page's own script (`location.href = url`), as a link would; resolves once it is asked for. */
+  async navigateByScript(url: string): Promise<void> {
+    this.box = undefined;
+    this.navigatedAt = Date.now();
+    await this.evaluate(`(() => { location.href = ${JSON.stringify(url)}; return true; })()`);
+  }
+
+  /**
+   * Switch to this tab, as its reader would (headless Chromium takes about 2 s to screenshot a
+   * tab that is not in front, though its image is up to date). Nothing in the other engines.
+   */
+  async show(): Promise<void> {
+    // Only Chromium needs it.
+  }
+
   /** Reload the page; resolves once the reload has started. */
   async reload(): Promise<void> {
     this.box = undefined;
