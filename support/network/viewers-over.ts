@@ -8,9 +8,9 @@ export type { ViewerSpec, ViewerState };
 export class ViewersOver {
   private constructor(private readonly child: Child) {}
 
-  /** Start the viewers' process inside `network`. */
-  static async start(network: TestNetwork): Promise<ViewersOver> {
-    const { child } = await Child.start('remote-viewers.ts', `viewers in ${network.namespace}`, { from: __dirname, within: network.within });
+  /** Start the viewers' process inside `network` (none: on this machine's own network). */
+  static async start(network?: TestNetwork): Promise<ViewersOver> {
+    const { child } = await Child.start('remote-viewers.ts', `viewers in ${network?.namespace ?? 'this namespace'}`, { from: __dirname, within: network?.within ?? [] });
     return new ViewersOver(child);
   }
 
