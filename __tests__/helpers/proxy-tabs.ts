@@ -1,7 +1,7 @@
 import type { ChromiumProfile, ChromiumViewer } from './browser.js';
 import { screenShows } from './browser.js';
 
-// Tabs of one Chromium profile in front of the nginx recipes, with what the browser said about
+// Tabs of one Chromium profile in front of a proxy recipe, with what the browser said about
 // each tab's document and image stream (which protocol, which connection).
 
 /** One tab, with what the browser said about its document and its image stream. */

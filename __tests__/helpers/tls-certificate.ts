@@ -20,7 +20,7 @@ function findOpenssl(): string {
   try {
     return execFileSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' }).trim();
   } catch {
-    throw new Error('openssl not found: apt-get install -y openssl (or set OPENSSL_PATH). The HTTPS nginx test makes its certificate with it.');
+    throw new Error('openssl not found: apt-get install -y openssl (or set OPENSSL_PATH). The HTTPS proxy tests make their certificates with it.');
   }
 }
 
