@@ -6,7 +6,9 @@ import { closeAfterEachTest } from './cleanup.js';
 import { PartReader } from './multipart-reader.js';
 import type { Side } from './proxies.js';
 import { RawConnection, rawRequest } from './raw-connection.js';
+import type { CounterApp } from './counter-app.js';
 import { eventually } from './time.js';
+import { decodePng, showsCount } from '../../support/png.js';
 
 /*
  * Clients on either side of a proxy: HTTP/1.1 (a raw connection, byte for byte) or HTTP/2 over
@@ -167,3 +169,46 @@ export async function lastPartShows(stream: SideStream, check: (png: Buffer) => 
   await eventually(() => stream.parts.length > 0 && check(stream.parts[stream.parts.length - 1]), `${what} (over ${stream.side})`, timeoutMs);
   return Math.round(performance.now() - started);
 }
+
+/** Long enough for a leave that a proxy passes on late (Varnish's built-in VCL: several keep-alives). */
+const LEAVE_TIMEOUT_MS = 20_000;
+
+/** How long each step took, as a viewer of `url` over `side` saw it. */
+export interface Timings {
+  firstFrameMs: number;
+  joinShownMs: number;
+  leaveCountedMs: number;
+  leaveShownMs: number;
+}
+
+/**
+ * A viewer opens the stream at `url` over `side`, a second joins, then closes its page: each step
+ * timed, from the action to what the first viewer (or the app's count) shows.
+ */
+export async function joinAndLeave(url: string, side: Side, app: CounterApp): Promise<Timings> {
+  const opening = performance.now();
+  const first = await openStream(url, side);
+  expect(first.status).toBe(200);
+  expect(first.headers['content-type']).toMatch(/^multipart\/x-mixed-replace; boundary=/);
+  await lastPartShows(first, (png) => showsCount(png, 1), 'the frame for 1');
+  const firstFrameMs = Math.round(performance.now() - opening);
+
+  const joining = performance.now();
+  const second = await openStream(url, side);
+  await lastPartShows(first, (png) => showsCount(png, 2), 'the frame for 2 when a second viewer joins');
+  const joinShownMs = Math.round(performance.now() - joining);
+
+  const leaving = performance.now();
+  second.leave();
+  await eventually(() => app.counter.count === 1, `the count back to 1 after the second viewer left (over ${side})`, LEAVE_TIMEOUT_MS);
+  const leaveCountedMs = Math.round(performance.now() - leaving);
+  await lastPartShows(first, (png) => showsCount(png, 1), 'the frame for 1 after the second viewer left');
+  const leaveShownMs = Math.round(performance.now() - leaving);
+
+  expect(first.ended).toBe(false);
+  for (const part of first.parts) expect(() => decodePng(part)).not.toThrow();
+  first.leave();
+  await eventually(() => app.counter.count === 0, `the count back to 0 (over ${side})`, LEAVE_TIMEOUT_MS);
+  return { firstFrameMs, joinShownMs, leaveCountedMs, leaveShownMs };
+}
+

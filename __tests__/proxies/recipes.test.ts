@@ -3,14 +3,13 @@
 // (plain HTTP/1.1; HTTP/2 over TLS), read by raw clients: what a viewer gets through it, held to
 // the same bounds as a viewer of the app itself.
 import { gunzipSync } from 'node:zlib';
-import type { CounterApp } from '../helpers/counter-app.js';
 import { startCounterApp } from '../helpers/counter-app.js';
-import { Http2Browser, getWhole, lastPartShows, openStream } from '../helpers/proxy-clients.js';
-import type { SideStream } from '../helpers/proxy-clients.js';
+import { Http2Browser, getWhole, joinAndLeave, lastPartShows, openStream } from '../helpers/proxy-clients.js';
+import type { SideStream, Timings } from '../helpers/proxy-clients.js';
 import { RECIPES, SITE_PAGE, sidesOf, startBehind } from '../helpers/proxies.js';
 import type { ProxyConfig, Side } from '../helpers/proxies.js';
 import { eventually } from '../helpers/time.js';
-import { decodePng, showsCount } from '../../support/png.js';
+import { showsCount } from '../../support/png.js';
 
 /** The bounds for a viewer, direct or through any recipe (a busy 2-core machine; typical figures are printed). */
 const FIRST_FRAME_MS = 1000;
@@ -22,42 +21,6 @@ const COUNTER_PATHS_ONLY = ['docs/nginx-location.conf'];
 
 /** A browser's cookie for the per-browser cap (any id of the right shape). */
 const BROWSER_COOKIE = 'user_counter_browser=AAAAAAAAAAAAAAAAAAAAAA';
-
-/** How long each step took, as a viewer of `url` over `side` saw it. */
-interface Timings {
-  firstFrameMs: number;
-  joinShownMs: number;
-  leaveCountedMs: number;
-  leaveShownMs: number;
-}
-
-/** A viewer opens the stream, a second joins, then closes its page: each step timed. */
-async function joinAndLeave(url: string, side: Side, app: CounterApp): Promise<Timings> {
-  const opening = performance.now();
-  const first = await openStream(url, side);
-  expect(first.status).toBe(200);
-  expect(first.headers['content-type']).toMatch(/^multipart\/x-mixed-replace; boundary=/);
-  await lastPartShows(first, (png) => showsCount(png, 1), 'the frame for 1');
-  const firstFrameMs = Math.round(performance.now() - opening);
-
-  const joining = performance.now();
-  const second = await openStream(url, side);
-  await lastPartShows(first, (png) => showsCount(png, 2), 'the frame for 2 when a second viewer joins');
-  const joinShownMs = Math.round(performance.now() - joining);
-
-  const leaving = performance.now();
-  second.leave();
-  await eventually(() => app.counter.count === 1, `the count back to 1 after the second viewer left (over ${side})`, 10_000);
-  const leaveCountedMs = Math.round(performance.now() - leaving);
-  await lastPartShows(first, (png) => showsCount(png, 1), 'the frame for 1 after the second viewer left');
-  const leaveShownMs = Math.round(performance.now() - leaving);
-
-  expect(first.ended).toBe(false);
-  for (const part of first.parts) expect(() => decodePng(part)).not.toThrow();
-  first.leave();
-  await eventually(() => app.counter.count === 0, `the count back to 0 (over ${side})`, 10_000);
-  return { firstFrameMs, joinShownMs, leaveCountedMs, leaveShownMs };
-}
 
 function expectWithinBounds(timings: Timings): void {
   expect(timings.firstFrameMs).toBeLessThan(FIRST_FRAME_MS);
