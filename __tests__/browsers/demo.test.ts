@@ -1,4 +1,5 @@
-// The demo page itself (`npm run demo`, started as a child process) in Chromium.
+// The demo page itself (`npm run demo`, started as a child process) in Chromium, served directly
+// and behind proxies that break its stream (where its hint must show).
 // With SCREENSHOT_DIR set, the first page is saved there as it goes 1 -> 2 -> 1.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,8 @@ import {
   useChromium,
 } from '../helpers/browser.js';
 import type { DemoServer, ViewerPage } from '../helpers/browser.js';
+import { startProxy } from '../helpers/proxies.js';
+import type { ProxyConfig } from '../helpers/proxies.js';
 
 const chromium = useChromium();
 let demo: DemoServer | undefined;
@@ -60,4 +63,31 @@ test('the demo page shows 1 soon after navigation, 2 when a second viewer opens 
   // The count as JSON agrees with the screen.
   const json = (await (await fetch(`${demo!.url}/online.json`)).json()) as { count: number };
   expect(json).toEqual({ count: 1 });
+});
+
+/** The demo page's hint once its script has compared the image with the count: shown or not, and its text. */
+async function hintOf(viewer: ViewerPage, shown: boolean, timeoutMs: number): Promise<string> {
+  const selector = shown ? '#stale:not([hidden])' : '#stale[data-checked][hidden]';
+  await viewer.page.waitForSelector(selector, { state: 'attached', timeout: timeoutMs });
+  return (await viewer.page.textContent('#stale'))?.replace(/\s+/g, ' ').trim() ?? '';
+}
+
+test('served directly, the demo page says nothing about its image once it has checked it', async () => {
+  const viewer = await chromium.browser.open(`${demo!.url}/`);
+  await hintOf(viewer, false, 15_000);
+});
+
+describe.each([
+  ['that cuts the stream (HAProxy, an idle limit under the keep-alive)', { program: 'haproxy', file: '__tests__/fixtures/failing-configs/haproxy-short-timeout.cfg' }],
+  ['that holds the stream back (Varnish, beresp.do_stream = false)', { program: 'varnish', file: '__tests__/fixtures/failing-configs/varnish-no-stream.vcl' }],
+] as const)('behind a proxy %s', (_what: string, config: ProxyConfig) => {
+  test('the demo page says its image is not the live count, and where to look', async () => {
+    const proxy = await startProxy(config, Number(new URL(demo!.url).port));
+    const started = Date.now();
+    const viewer = await chromium.browser.open(`${proxy.url('http/1.1')}/`);
+    const text = await hintOf(viewer, true, 20_000);
+    console.log(`[demo behind ${proxy.label}] the hint showed ${Date.now() - started} ms after navigation: "${text.slice(0, 80)}…"`);
+    expect(text).toContain('This image is not showing the live count.');
+    expect(text).toContain('Deploying');
+  });
 });
