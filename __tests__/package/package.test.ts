@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { killAllConsumers, startConsumer } from '../helpers/consumer-project.js';
+import { RECIPES } from '../helpers/proxies.js';
 import { Viewer } from '../helpers/viewer.js';
 
 // The published package, as users get it: `npm pack` once, then lint the tarball and install it
@@ -32,14 +33,15 @@ async function npm(cwd: string, args: string[]): Promise<string> {
   return stdout;
 }
 
-test('the tarball holds the build, the font with its licence, README and LICENSE, and nothing else', async () => {
+test('the tarball holds the build, the font with its licence, the proxy recipes, README and LICENSE, and nothing else', async () => {
   const { stdout } = await run('tar', ['-tzf', tarball]);
   const files = stdout.trim().split('\n').map((name) => name.replace(/^package\//, ''));
+  const recipes = RECIPES.map((config) => config.file);
   expect(files).toEqual(expect.arrayContaining([
     'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/index.d.mts',
-    'fonts/Anton-Regular.ttf', 'fonts/OFL.txt', 'README.md', 'LICENSE', 'package.json',
+    'fonts/Anton-Regular.ttf', 'fonts/OFL.txt', ...recipes, 'README.md', 'LICENSE', 'package.json',
   ]));
-  const unexpected = files.filter((name) => !/^(dist\/([\w-]+\/)?[\w.-]+\.(js|mjs|d\.ts|d\.mts)|fonts\/(Anton-Regular\.ttf|OFL\.txt)|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(name));
+  const unexpected = files.filter((name) => !recipes.includes(name) && !/^(dist\/([\w-]+\/)?[\w.-]+\.(js|mjs|d\.ts|d\.mts)|fonts\/(Anton-Regular\.ttf|OFL\.txt)|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(name));
   expect(unexpected).toEqual([]);
 });
 
