@@ -150,8 +150,9 @@ export interface Options {
    * oldest, whose image keeps a dimmed last frame (see `RenderContext.ended`), so that a reader
    * with many tabs can still load pages. A browser is told apart by a session cookie the
    * stream sets (`user_counter_browser`, a random id). Not applied over HTTP/2, the app's own or
-   * a proxy's that sends `X-Forwarded-Http-Version` (`docs/nginx-http2.conf`). 0 turns it off.
-   * Default `4`.
+   * a proxy's that sends `X-Forwarded-Http-Version` (every recipe of `docs/`). 0 turns it off: the
+   * setting for a proxy or platform that speaks HTTP/2 to browsers and cannot tell the app
+   * (Cloudflare, AWS ALB, Heroku; README, Deploying). Default `4`.
    */
   maxStreamsPerBrowser?: number;
   /** End each stream cleanly (its last frame, the close-delimiter) after this long; 0 never. Default `0`. */
