@@ -16,6 +16,10 @@ const base = {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 30000,
+  // Two files at a time: the suite mostly waits (browsers, proxies, the 3-minute proxy lifetime,
+  // timers), so a second worker halves the wall time on CI's two cores. Jest's default is one
+  // worker fewer than the cores, one here.
+  maxWorkers: 2,
   projects: [
     { ...base, displayName: 'express 5', testMatch: ['**/*.test.ts'] },
     {
