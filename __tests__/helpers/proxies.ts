@@ -60,7 +60,7 @@ export interface Proxy {
   readonly config: ProxyConfig;
   /** `HAProxy 2.6.12 (docs/haproxy.cfg)`, for messages. */
   readonly label: string;
-  /** Its plain HTTP side (`http://127.0.0.1:PORT`), where the config has one. */
+  /** Its plain HTTP side (`http://127.0.0.1:PORT`, or its host), where the config has one. */
   readonly http: string | undefined;
   /** Its TLS side (`https://127.0.0.1:PORT`, HTTP/2 to browsers), where the config has one. */
   readonly https: string | undefined;
@@ -105,11 +105,11 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitForPort(port: number, exited: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function waitForPort(host: string, port: number, exited: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!exited()) {
     const connected = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
+      const socket = net.connect(port, host);
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);
@@ -124,9 +124,14 @@ async function waitForPort(port: number, exited: () => boolean, timeoutMs = 10_0
 
 /**
  * Run `config` in front of the app on `upstreamPort`; resolves once it listens on every side.
- * `parameters` are the program's runtime parameters beyond the config (Varnish's `-p`).
+ * `parameters` are the program's runtime parameters beyond the config (Varnish's `-p`); `host`
+ * the address it listens on (a test network's server address; default 127.0.0.1).
  */
-export async function startProxy(config: ProxyConfig, upstreamPort: number, { parameters = {} }: { parameters?: Record<string, string> } = {}): Promise<Proxy> {
+export async function startProxy(
+  config: ProxyConfig,
+  upstreamPort: number,
+  { parameters = {}, host = '127.0.0.1' }: { parameters?: Record<string, string>; host?: string } = {},
+): Promise<Proxy> {
   const program = PROXY_PROGRAMS[config.program];
   const binary = programPath(program.program);
   const label = `${program.program.name} ${program.version(binary)} (${config.file})`;
@@ -143,7 +148,7 @@ export async function startProxy(config: ProxyConfig, upstreamPort: number, { pa
   };
   let child: ChildProcess;
   try {
-    const launch = program.launch(text, config.file, { dir, upstreamPort, httpPort, httpsPort, certificate, parameters });
+    const launch = program.launch(text, config.file, { dir, host, upstreamPort, httpPort, httpsPort, certificate, parameters });
     for (const [name, content] of Object.entries(launch.files)) writeFileSync(path.join(dir, name), content);
     // Its own process group, so that stopping it reaches every process it forks.
     child = spawn(binary, launch.args, { cwd: dir, env: launch.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -175,8 +180,8 @@ export async function startProxy(config: ProxyConfig, upstreamPort: number, { pa
     groups.delete(child.pid!);
     remove();
   };
-  const http = sides.http ? `http://127.0.0.1:${httpPort}` : undefined;
-  const https = sides.https ? `https://127.0.0.1:${httpsPort}` : undefined;
+  const http = sides.http ? `http://${host}:${httpPort}` : undefined;
+  const https = sides.https ? `https://${host}:${httpsPort}` : undefined;
   const proxy: Proxy = {
     config,
     label,
@@ -192,7 +197,7 @@ export async function startProxy(config: ProxyConfig, upstreamPort: number, { pa
   };
   running.add(proxy);
   try {
-    for (const port of [...(http ? [httpPort] : []), ...(https ? [httpsPort] : [])]) await waitForPort(port, () => exited);
+    for (const port of [...(http ? [httpPort] : []), ...(https ? [httpsPort] : [])]) await waitForPort(host, port, () => exited);
     if (exited) throw new Error('it exited');
   } catch (error) {
     const why = `${label} did not start: ${(error as Error).message}. It printed:\n${output()}`;

@@ -15,6 +15,8 @@ import type { Program } from '../../support/browsers/programs.js';
 export interface Placement {
   /** A temporary directory for everything the program writes. */
   readonly dir: string;
+  /** The address it listens on (127.0.0.1, or a test network's server address). */
+  readonly host: string;
   /** The app behind it, for `127.0.0.1:3000` in the config. */
   readonly upstreamPort: number;
   /** The plain HTTP side (port 80 in the config). */
@@ -72,16 +74,16 @@ const nginx: ProxyProgram = {
   version: (binary) => reported(binary, ['-v'], /nginx\/(\S+)/),
   // A location serves plain HTTP; docs/nginx-http2.conf is a whole TLS server.
   sides: (config) => ({ http: !/^\s*server\s*\{/m.test(config), https: /^\s*listen\s+443\b/m.test(config) }),
-  launch(config, file, { dir, upstreamPort, httpPort, httpsPort, certificate }) {
+  launch(config, file, { dir, host, upstreamPort, httpPort, httpsPort, certificate }) {
     let site = upstream(file, config, upstreamPort);
     if (/^\s*server\s*\{/m.test(site)) {
       // A whole server (docs/nginx-http2.conf): its own listen line and certificate.
-      site = substitute(file, site, /^(\s*listen\s+)443\b/m, (_, lead) => `${lead}127.0.0.1:${httpsPort}`, 'a `listen 443 …;` line');
+      site = substitute(file, site, /^(\s*listen\s+)443\b/m, (_, lead) => `${lead}${host}:${httpsPort}`, 'a `listen 443 …;` line');
       site = substitute(file, site, /^(\s*ssl_certificate\s+)\S+;/m, (_, lead) => `${lead}${certificate.certPath};`, 'an `ssl_certificate` line');
       site = substitute(file, site, /^(\s*ssl_certificate_key\s+)\S+;/m, (_, lead) => `${lead}${certificate.keyPath};`, 'an `ssl_certificate_key` line');
     } else {
       // Locations to put in a server (docs/nginx-location.conf).
-      site = `server {\n    listen 127.0.0.1:${httpPort};\n${site}\n}`;
+      site = `server {\n    listen ${host}:${httpPort};\n${site}\n}`;
     }
     const conf = `worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -105,12 +107,12 @@ const haproxy: ProxyProgram = {
   program: { name: 'HAProxy', defaultPath: '/usr/sbin/haproxy', debianPackage: 'haproxy', envVar: 'HAPROXY_PATH' },
   version: (binary) => reported(binary, ['-v'], /HAProxy version (\S+)/),
   sides: (config) => ({ http: /^\s*bind\s+:80\b/m.test(config), https: /^\s*bind\s+:443\b/m.test(config) }),
-  launch(config, file, { dir, upstreamPort, httpPort, httpsPort, certificate }) {
+  launch(config, file, { dir, host, upstreamPort, httpPort, httpsPort, certificate }) {
     let conf = upstream(file, config, upstreamPort);
-    conf = substitute(file, conf, /^(\s*bind\s+):80\b/m, (_, lead) => `${lead}127.0.0.1:${httpPort}`, 'a `bind :80` line');
+    conf = substitute(file, conf, /^(\s*bind\s+):80\b/m, (_, lead) => `${lead}${host}:${httpPort}`, 'a `bind :80` line');
     const pem = path.join(dir, 'site.pem');
     if (haproxy.sides(conf).https) {
-      conf = substitute(file, conf, /^(\s*bind\s+):443(\s+ssl\s+crt\s+)\S+/m, (_, lead, crt) => `${lead}127.0.0.1:${httpsPort}${crt}${pem}`, 'a `bind :443 ssl crt …` line');
+      conf = substitute(file, conf, /^(\s*bind\s+):443(\s+ssl\s+crt\s+)\S+/m, (_, lead, crt) => `${lead}${host}:${httpsPort}${crt}${pem}`, 'a `bind :443 ssl crt …` line');
     }
     // HAProxy reads the certificate and its key from one file.
     const both = `${readFileSync(certificate.certPath, 'utf8')}${readFileSync(certificate.keyPath, 'utf8')}`;
@@ -126,7 +128,7 @@ const apache: ProxyProgram = {
   version: (binary) => reported(binary, ['-v'], /Apache\/(\S+)/),
   // Without a <VirtualHost>, the config is for the main server, on plain HTTP.
   sides: (config) => ({ http: /<VirtualHost\s+\*:80>/.test(config) || !/<VirtualHost\s/.test(config), https: /<VirtualHost\s+\*:443>/.test(config) }),
-  launch(config, file, { dir, upstreamPort, httpPort, httpsPort, certificate }) {
+  launch(config, file, { dir, host, upstreamPort, httpPort, httpsPort, certificate }) {
     let site = upstream(file, config, upstreamPort);
     const hosts = /<VirtualHost\s/.test(site);
     if (hosts) site = substitute(file, site, /<VirtualHost\s+\*:80>/, `<VirtualHost *:${httpPort}>`, 'a `<VirtualHost *:80>`');
@@ -136,7 +138,7 @@ const apache: ProxyProgram = {
       site = substitute(file, site, /^(\s*SSLCertificateFile\s+)\S+/m, (_, lead) => `${lead}${certificate.certPath}`, 'an `SSLCertificateFile` line');
       site = substitute(file, site, /^(\s*SSLCertificateKeyFile\s+)\S+/m, (_, lead) => `${lead}${certificate.keyPath}`, 'an `SSLCertificateKeyFile` line');
     }
-    const listens = [httpPort, ...(https ? [httpsPort] : [])].map((port) => `Listen 127.0.0.1:${port}`);
+    const listens = [httpPort, ...(https ? [httpsPort] : [])].map((port) => `Listen ${host}:${port}`);
     // Started as root, httpd runs its children as User; it refuses root itself.
     const user = process.getuid?.() === 0 ? 'User nobody\nGroup nogroup\n' : '';
     const conf = `ServerRoot ${dir}
@@ -158,15 +160,15 @@ const caddy: ProxyProgram = {
   version: (binary) => reported(binary, ['version'], /v?(\d+\.\d+\.\d+\S*)/),
   // A site address with no scheme gets automatic HTTPS (HTTP/2); the braced recipe runs on both.
   sides: (config) => ({ http: true, https: /^example\.com\s*\{/m.test(config) }),
-  launch(config, file, { dir, upstreamPort, httpPort, httpsPort, certificate }) {
+  launch(config, file, { dir, host, upstreamPort, httpPort, httpsPort, certificate }) {
     const conf = upstream(file, config, upstreamPort);
     // One site (`example.com { … }`, or `example.com` and the rest of the file): its directives.
     const braced = /^example\.com\s*\{\n([\s\S]*)\n\}\s*$/m.exec(conf);
     const bare = /^example\.com[ \t]*\n([\s\S]*)$/m.exec(conf);
     const body = braced?.[1] ?? bare?.[1];
     if (body === undefined) throw new Error(`${file} has no site \`example.com\`; update __tests__/helpers/proxy-programs.ts to match it.`);
-    const sites = [`http://127.0.0.1:${httpPort} {\n${body}\n}`];
-    if (braced) sites.push(`https://127.0.0.1:${httpsPort} {\n\ttls ${certificate.certPath} ${certificate.keyPath}\n${body}\n}`);
+    const sites = [`http://${host}:${httpPort} {\n${body}\n}`];
+    if (braced) sites.push(`https://${host}:${httpsPort} {\n\ttls ${certificate.certPath} ${certificate.keyPath}\n${body}\n}`);
     // The test's own: no admin endpoint (instances run side by side), state and logs in `dir`,
     // no redirect server on port 80, its own certificate instead of one from an ACME CA.
     const global = `{
@@ -191,13 +193,13 @@ const varnish: ProxyProgram = {
   version: (binary) => reported(binary, ['-V'], /varnish-(\S+)/),
   // Varnish speaks no TLS: HTTP/2 to browsers needs a TLS proxy in front of it.
   sides: () => ({ http: true, https: false }),
-  launch(config, file, { dir, upstreamPort, httpPort, parameters }) {
+  launch(config, file, { dir, host, upstreamPort, httpPort, parameters }) {
     const vcl = substitute(file, config, /(\.port\s*=\s*")3000(")/, (_, open, close) => `${open}${upstreamPort}${close}`, 'the app\'s `.port = "3000"`');
     const extra = Object.entries(parameters).flatMap(([name, value]) => ['-p', `${name}=${value}`]);
     return {
       files: { 'default.vcl': vcl },
       // -F: in the foreground; -T none: no management port; -n: its state in `dir`.
-      args: ['-F', '-f', path.join(dir, 'default.vcl'), '-a', `127.0.0.1:${httpPort}`, '-n', path.join(dir, 'state'), '-s', 'malloc,32m', '-T', 'none', ...extra],
+      args: ['-F', '-f', path.join(dir, 'default.vcl'), '-a', `${host}:${httpPort}`, '-n', path.join(dir, 'state'), '-s', 'malloc,32m', '-T', 'none', ...extra],
     };
   },
 };
