@@ -12,7 +12,6 @@ import { MultipartFormat } from './multipart-format.js';
 import { resolveOptions } from './options.js';
 import { PageView } from './page-view.js';
 import type { PageViewSettings } from './page-view.js';
-import { watchPipelining } from './pipelined-requests.js';
 import { rendererFactory } from './renderer-factory.js';
 import { inRoom } from './replies.js';
 import { RequestReader } from './request-reader.js';
@@ -88,7 +87,6 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       appsWithLocals.add(req.app);
       Object.defineProperty(req.app.locals, 'userCount', { get: () => store.count(), enumerable: true, configurable: true });
     }
-    watchPipelining(req);
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     res.locals.userCounter = new PageView(req, res, pages);
     if (req.path === config.path) {

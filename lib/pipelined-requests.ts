@@ -1,44 +1,51 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
-const STREAMING = Symbol('express-user-counter streaming');
-const PARSED = Symbol('express-user-counter requests parsed');
-const ORDINAL = Symbol('express-user-counter request ordinal');
+/**
+ * The HTTP/1 parser Node gives each connection (`socket.parser`), as far as this module uses it.
+ * Its `onIncoming` is called with every request whose head it has read, before anything else
+ * sees it: Node's own answers (417 for `Expect`, 400 without `Host`, 503 past
+ * `maxRequestsPerSocket`), `checkContinue`, `checkExpectation` and the server's `request`.
+ */
+interface ConnectionParser {
+  /** The request the parser read last. */
+  incoming: IncomingMessage | null;
+  onIncoming: ((req: IncomingMessage, keepAlive: boolean) => number) | null;
+}
 
-type Connection = Socket & { [STREAMING]?: true; [PARSED]?: number; server?: Server | null };
-type Numbered = IncomingMessage & { [ORDINAL]?: number };
-
-const watched = new WeakSet<Server>();
+type Connection = Socket & { parser?: ConnectionParser | null };
 
 /*
- * A request pipelined behind an open stream on one HTTP/1.1 connection waits for a response
- * that never ends: Node keeps it and its response until the connection closes, so a client
- * that keeps pipelining fills memory from one connection (browsers never pipeline). A request
- * parsed on a connection that carries a stream closes that connection, whatever its route;
- * a stream with a request already queued behind it does not begin.
+ * A request pipelined behind an open stream on one HTTP/1.x connection waits for a response
+ * that never ends: Node keeps it and its response (or an answer of its own) until the
+ * connection closes, so a client that keeps pipelining fills memory from one connection
+ * (browsers never pipeline). Once a connection carries a stream, a request read on it closes
+ * the connection before Node or the app does anything with it; a stream with a request
+ * already read behind it does not begin.
  */
 
-/** Number the requests of `req`'s server's connections: once per server, ahead of the app. */
-export function watchPipelining(req: IncomingMessage): void {
-  const server = (req.socket as Connection | null)?.server;
-  if (!server || watched.has(server)) return;
-  watched.add(server);
-  server.prependListener('request', (incoming: Numbered) => {
-    const connection = incoming.socket as Connection | null;
-    if (!connection || incoming.httpVersionMajor !== 1) return;
-    if (connection[STREAMING]) return void connection.destroy();
-    connection[PARSED] = (connection[PARSED] ?? 0) + 1;
-    incoming[ORDINAL] = connection[PARSED];
-  });
+function parserOf(req: IncomingMessage): ConnectionParser | undefined {
+  if (req.httpVersionMajor !== 1) return undefined;
+  const parser = (req.socket as Connection | null)?.parser;
+  return parser && typeof parser.onIncoming === 'function' ? parser : undefined;
 }
 
-/** Whether a request was parsed on `req`'s connection after it, and waits behind it. */
+/** Whether a request was read on `req`'s connection after it, and waits behind it. */
 export function hasRequestQueuedBehind(req: IncomingMessage): boolean {
-  if (req.httpVersionMajor !== 1) return false;
-  return ((req.socket as Connection)[PARSED] ?? 0) > ((req as Numbered)[ORDINAL] ?? 0);
+  const latest = parserOf(req)?.incoming;
+  return latest !== undefined && latest !== null && latest !== req;
 }
 
-/** `req`'s connection carries a stream from now on (every stream's end closes its connection). */
-export function markStreaming(req: IncomingMessage): void {
-  if (req.httpVersionMajor === 1) (req.socket as Connection)[STREAMING] = true;
+/** `req`'s connection carries a stream from now on: any request read on it closes it (every stream's end closes it anyway). */
+export function dedicateToStream(req: IncomingMessage): void {
+  const parser = parserOf(req);
+  if (parser) parser.onIncoming = closeConnection;
+}
+
+/** The parser's `onIncoming` on a connection that carries a stream. */
+function closeConnection(req: IncomingMessage): number {
+  // Nothing may take the connection over either (an app's 'upgrade' listener).
+  (req as IncomingMessage & { upgrade?: boolean }).upgrade = false;
+  req.socket.destroy();
+  return 0;
 }

@@ -11,7 +11,7 @@ import type { MultipartFormat } from './multipart-format.js';
 import { MultipartWriter } from './multipart-writer.js';
 import type { WriterSettings } from './multipart-writer.js';
 import type { Configuration } from './options.js';
-import { hasRequestQueuedBehind, markStreaming } from './pipelined-requests.js';
+import { dedicateToStream, hasRequestQueuedBehind } from './pipelined-requests.js';
 import { warnOfUntrustedProxy } from './proxy-warning.js';
 import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, redirectToOwnView, refuse } from './replies.js';
 import type { RequestReader } from './request-reader.js';
@@ -202,7 +202,7 @@ export class StreamRoute {
     }
     this.vanish.apply(req.socket);
     res.writeHead(200, browser?.setCookie ? { ...this.headers, 'Set-Cookie': browser.setCookie } : this.headers);
-    markStreaming(req);
+    dedicateToStream(req);
     store.increment(name, viewer);
     this.streams.add(writer);
     const { broadcaster } = joined.channel;
