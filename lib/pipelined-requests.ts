@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /**
@@ -36,8 +36,13 @@ export function hasRequestQueuedBehind(req: IncomingMessage): boolean {
   return latest !== undefined && latest !== null && latest !== req;
 }
 
-/** `req`'s connection carries a stream from now on: any request read on it closes it (every stream's end closes it anyway). */
-export function dedicateToStream(req: IncomingMessage): void {
+/**
+ * `req`'s connection carries the stream `res` from now on, and every stream's end closes it:
+ * the response says so (before its head is written), and any request read on it closes it.
+ */
+export function dedicateToStream(req: IncomingMessage, res: ServerResponse): void {
+  // A client, or a proxy's pool of kept-alive connections, must not send another request on it.
+  if (req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
   const parser = parserOf(req);
   if (parser) parser.onIncoming = closeConnection;
 }

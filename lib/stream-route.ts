@@ -201,8 +201,8 @@ export class StreamRoute {
       return refuse(res, 500, CANNOT_DRAW);
     }
     this.vanish.apply(req.socket);
+    dedicateToStream(req, res);
     res.writeHead(200, browser?.setCookie ? { ...this.headers, 'Set-Cookie': browser.setCookie } : this.headers);
-    dedicateToStream(req);
     store.increment(name, viewer);
     this.streams.add(writer);
     const { broadcaster } = joined.channel;

@@ -21,6 +21,17 @@ function serverSockets(app: CounterApp): Set<Socket> {
 }
 
 describe('the connection of a stream the server ends', () => {
+  test.each([
+    ['HTTP/1.1', []],
+    ['HTTP/1.0', [['Connection', 'keep-alive']]],
+  ] as [string, [string, string][]][])('an %s stream says Connection: close, so no client or proxy pool sends a request on the connection its end closes', async (version, extra) => {
+    const app = await startCounterApp({ maxStreamMs: 300 });
+    const connection = await RawConnection.send(app.url, imageRequest(app.url, { version, extra }));
+    const head = await connection.waitForHead();
+    expect(head.headers.connection).toBe('close');
+    await connection.waitForClose(10_000);
+  });
+
   test('a viewer that stopped reading keeps its place under maxConnectionsPerIp until its socket is really closed', async () => {
     const app = await startCounterApp({ maxStreamMs: 300, maxConnectionsPerIp: 5, stallTimeoutMs: 10_000 });
     const open = serverSockets(app);

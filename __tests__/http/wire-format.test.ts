@@ -33,6 +33,8 @@ describe('response headers', () => {
     expect(header(raw, 'expires')).toEqual(['0']);
     expect(header(raw, 'x-accel-buffering')).toEqual(['no']);
     expect(header(raw, 'x-content-type-options')).toEqual(['nosniff']);
+    // Every stream ends by closing its connection (hostile/connections.test.ts).
+    expect(header(raw, 'connection')).toEqual(['close']);
     expect(header(raw, 'content-length')).toEqual([]);
     expect(header(raw, 'content-encoding')).toEqual([]);
     raw.destroy();
