@@ -1,5 +1,5 @@
 import type { Emitter } from 'mitt';
-import { toError } from './events.js';
+import type { GuardedStore } from './guarded-store.js';
 import type { RoomRegistry } from './room-registry.js';
 import type { CountStore, RoomCounts, UserCounterEvents } from './types/index.js';
 
@@ -7,7 +7,7 @@ import type { CountStore, RoomCounts, UserCounterEvents } from './types/index.js
 const storeUsers = new WeakMap<CountStore, number>();
 
 /** The counts an event about `room` carries: the total, and the room's. */
-export function countsIn(store: CountStore, room: string): Required<RoomCounts> {
+export function countsIn(store: Pick<CountStore, 'count'>, room: string): Required<RoomCounts> {
   return { count: store.count(), room, roomCount: store.count(room) };
 }
 
@@ -22,27 +22,25 @@ export class CountRelay {
   private lastTotal: number;
 
   constructor(
-    private readonly store: CountStore,
+    private readonly store: GuardedStore,
     private readonly registry: RoomRegistry,
     private readonly events: Emitter<UserCounterEvents>,
     private readonly report: (error: Error) => void,
   ) {
     this.lastTotal = store.count();
-    storeUsers.set(store, (storeUsers.get(store) ?? 0) + 1);
+    storeUsers.set(store.given, (storeUsers.get(store.given) ?? 0) + 1);
     store.events.on('change', this.onStoreChange);
     store.events.on('error', report);
-    Promise.resolve()
-      .then(() => store.init?.())
-      .catch((error: unknown) => report(toError(error)));
+    void store.init();
   }
 
   /** Stop relaying; the last counter using the store closes it (its errors are reported until then). */
   async close(): Promise<void> {
     const { store } = this;
     store.events.off('change', this.onStoreChange);
-    const users = (storeUsers.get(store) ?? 1) - 1;
-    storeUsers.set(store, users);
-    if (users === 0) await store.close?.();
+    const users = (storeUsers.get(store.given) ?? 1) - 1;
+    storeUsers.set(store.given, users);
+    if (users === 0) await store.close();
     store.events.off('error', this.report);
   }
 

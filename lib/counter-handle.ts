@@ -2,15 +2,16 @@ import type { Emitter } from 'mitt';
 import type { CountRelay } from './count-relay.js';
 import type { StatsRecorder } from './counter-stats.js';
 import type { FrameCache } from './frame-cache.js';
+import type { GuardedStore } from './guarded-store.js';
 import type { RoomRegistry } from './room-registry.js';
 import type { StaticImageRoute } from './static-route.js';
 import type { StreamRoute } from './stream-route.js';
 import type { StreamTicker } from './stream-ticker.js';
-import type { CounterStats, CountStore, UserCounter, UserCounterEvents } from './types/index.js';
+import type { CounterStats, UserCounter, UserCounterEvents } from './types/index.js';
 
 /** The parts of one counter its handle reads and closes. */
 interface CounterParts {
-  readonly store: CountStore;
+  readonly store: GuardedStore;
   readonly registry: RoomRegistry;
   readonly streams: StreamRoute;
   readonly staticRoute: StaticImageRoute;
@@ -36,7 +37,7 @@ export function counterHandle(parts: CounterParts): UserCounter {
       return store.count(room);
     },
     rooms() {
-      const names = store.rooms ? store.rooms() : [...registry.active()].map((room) => room.name);
+      const names = store.rooms() ?? [...registry.active()].map((room) => room.name);
       const counts = new Map<string, number>();
       for (const name of names) {
         const count = store.count(name);
@@ -56,7 +57,7 @@ export function counterHandle(parts: CounterParts): UserCounter {
         staticImages: staticRoute.served,
         frameBytes: frameCache.bytes,
         ...stats.snapshot(streams.openStreams),
-        storeReachable: store.reachable !== false,
+        storeReachable: store.reachable,
       };
     },
     events,

@@ -10,7 +10,7 @@ import type { CountStore } from './types/index.js';
 export class JsonEndpoint {
   constructor(
     readonly path: string,
-    private readonly store: CountStore,
+    private readonly store: Pick<CountStore, 'count'>,
     private readonly reader: RequestReader,
     private readonly byRoom: boolean,
   ) {}

@@ -7,6 +7,7 @@ import { createIsolatedEmitter, toError } from './events.js';
 import { FrameBroadcaster } from './frame-broadcaster.js';
 import { FrameCache } from './frame-cache.js';
 import { BrowserTags } from './browser-tags.js';
+import { GuardedStore } from './guarded-store.js';
 import { JsonEndpoint } from './json-endpoint.js';
 import { MultipartFormat } from './multipart-format.js';
 import { resolveOptions } from './options.js';
@@ -33,7 +34,7 @@ const MAX_TICK_MS = 1000;
  */
 export function userCounterMiddleware(options?: Options): UserCounterRouter {
   const config = resolveOptions(options);
-  const { store, logger } = config;
+  const { logger } = config;
   const events = createIsolatedEmitter<UserCounterEvents>((error) =>
     logger.error(`express-user-counter: an event listener threw: ${toError(error).message}`),
   );
@@ -41,6 +42,8 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     logger.error(`express-user-counter: ${error.message}`);
     events.emit('error', error);
   };
+  // What a custom store throws or rejects is reported, never thrown into a request or a listener.
+  const store = new GuardedStore(config.store, report);
 
   const format = new MultipartFormat();
   // One shared tick, as fast as the fastest periodic duty; at least once a second for stall
@@ -74,7 +77,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
 
   const reader = new RequestReader(config);
   const tags = new BrowserTags(config);
-  const streams = new StreamRoute({ config, registry, reader, tags, format, tickMs, stats, events, report });
+  const streams = new StreamRoute({ config, store, registry, reader, tags, format, tickMs, stats, events, report });
   const pages: PageViewSettings = { path: config.path, width: config.image.width, height: config.image.height, tags, addressOf: (req) => reader.addressOf(req) };
   const staticRoute = new StaticImageRoute({ config, store, reader, registry, rendererFor, isClosing: () => streams.isClosing, report });
   const json = new JsonEndpoint(config.jsonPath, store, reader, config.room !== undefined);

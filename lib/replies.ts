@@ -8,9 +8,12 @@ export const RETRY_AFTER_SECONDS = 10;
 export const SHUTTING_DOWN = 'The counter is shutting down.';
 /** The answer when a room's image cannot be drawn (a 500). */
 export const CANNOT_DRAW = 'The counter image could not be drawn.';
+/** The answer when the store fails to count a stream (a 503). */
+export const CANNOT_COUNT = 'The counter cannot count right now. Try again shortly.';
 
-/** A short plain-text refusal, never cached and never counted. */
+/** A short plain-text refusal, never cached and never counted; none when something else answered first (a timeout). */
 export function refuse(res: Response, status: number, reason: string, retryAfterSeconds?: number): void {
+  if (res.headersSent) return;
   const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
   res.writeHead(status, headers);

@@ -46,7 +46,7 @@ export function resolveShields(option: unknown, streamPath: string): ShieldsBadg
 export class ShieldsEndpoint {
   constructor(
     private readonly badge: ShieldsBadge,
-    private readonly store: CountStore,
+    private readonly store: Pick<CountStore, 'count'>,
     private readonly reader: RequestReader,
     private readonly formatCount: (count: number) => string,
   ) {}

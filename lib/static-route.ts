@@ -22,7 +22,7 @@ const STREAM_URL_CACHING = 'no-store';
 
 interface StaticRouteSettings {
   readonly config: Configuration;
-  readonly store: CountStore;
+  readonly store: Pick<CountStore, 'count'>;
   readonly reader: RequestReader;
   readonly registry: RoomRegistry;
   readonly rendererFor: (room: string, pixelRatio: number) => FrameRenderer;

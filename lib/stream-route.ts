@@ -6,6 +6,7 @@ import { ConnectionLimits } from './connection-limits.js';
 import { countsIn } from './count-relay.js';
 import type { StatsRecorder } from './counter-stats.js';
 import { toError } from './events.js';
+import type { GuardedStore } from './guarded-store.js';
 import { hotlinkRejection } from './hotlink-policy.js';
 import type { MultipartFormat } from './multipart-format.js';
 import { MultipartWriter } from './multipart-writer.js';
@@ -13,7 +14,7 @@ import type { WriterSettings } from './multipart-writer.js';
 import type { Configuration } from './options.js';
 import { dedicateToStream, hasRequestQueuedBehind } from './pipelined-requests.js';
 import { warnOfUntrustedProxy } from './proxy-warning.js';
-import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, redirectToOwnView, refuse } from './replies.js';
+import { CANNOT_COUNT, CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, redirectToOwnView, refuse } from './replies.js';
 import type { RequestReader } from './request-reader.js';
 import { shedRequestState } from './request-footprint.js';
 import { DEFAULT_ROOM } from './room-names.js';
@@ -28,6 +29,7 @@ const TOO_MANY_ROOMS = 'Too many pages are being counted right now. Try again sh
 
 interface StreamRouteSettings {
   readonly config: Configuration;
+  readonly store: GuardedStore;
   readonly registry: RoomRegistry;
   readonly reader: RequestReader;
   /** Tells browsers apart for `maxStreamsPerBrowser` (shared with the page helper). */
@@ -148,17 +150,28 @@ export class StreamRoute {
   private whenConnected(request: StreamRequest): void {
     const { req, res } = request;
     if (!res.socket) {
-      if (!req.socket.destroyed) res.once('socket', () => this.whenConnected(request));
+      if (!req.socket.destroyed) res.once('socket', () => this.whenConnectedLater(request));
       return;
     }
     if (this.admitConnection(request)) this.open(request);
   }
 
+  /** From the response's 'socket' event a throw would end the process: report it, and close the connection. */
+  private whenConnectedLater(request: StreamRequest): void {
+    try {
+      this.whenConnected(request);
+    } catch (error) {
+      this.settings.report(toError(error));
+      request.res.destroy();
+    }
+  }
+
   /** Whether the request, now on its connection, may stream; if not, it has been answered (or its connection closed). */
   private admitConnection({ req, res, room, address }: StreamRequest): boolean {
-    // The viewer may have gone before we got here; then there is nothing to count. A request
-    // queued behind this one would wait for ever (lib/pipelined-requests.ts): close the connection.
-    if (res.destroyed || req.socket.destroyed) return false;
+    // The viewer may have gone before we got here, or other middleware answered while it waited
+    // (a timeout); then there is nothing to count. A request queued behind this one would wait
+    // for ever (lib/pipelined-requests.ts): close the connection.
+    if (res.destroyed || req.socket.destroyed || res.headersSent) return false;
     if (hasRequestQueuedBehind(req)) {
       req.socket.destroy();
       return false;
@@ -183,8 +196,7 @@ export class StreamRoute {
   /** Commit an admitted stream: join its room, send the headers and the first frame, count it. */
   private open(request: StreamRequest): void {
     const { req, res, room: name, pixelRatio, viewer, address } = request;
-    const { config, registry, events, report, tags } = this.settings;
-    const { store } = config;
+    const { config, store, registry, events, report, tags } = this.settings;
     // Read only for a stream that is admitted: a refused request costs no random id.
     const browser = tags.tag(req, address);
     let joined: ReturnType<RoomRegistry['join']> | undefined;
@@ -200,10 +212,16 @@ export class StreamRoute {
       this.limits.releaseConnection(req.socket);
       return refuse(res, 500, CANNOT_DRAW);
     }
+    if (!store.increment(name, viewer)) {
+      // The store failed (reported): a stream it did not count is not uncounted either.
+      registry.leave(joined.room, joined.channel, writer, viewer);
+      joined = undefined;
+      this.limits.releaseConnection(req.socket);
+      return refuse(res, 503, CANNOT_COUNT, RETRY_AFTER_SECONDS);
+    }
     this.vanish.apply(req.socket);
     dedicateToStream(req, res);
     res.writeHead(200, browser?.setCookie ? { ...this.headers, 'Set-Cookie': browser.setCookie } : this.headers);
-    store.increment(name, viewer);
     this.streams.add(writer);
     const { broadcaster } = joined.channel;
     // When the server ends the stream (close(), maxStreamMs, a newer tab), the image keeps its last frame: make it say so.
@@ -216,13 +234,13 @@ export class StreamRoute {
 
   /** An open stream ended, for any reason: uncount it and let go of what it held. */
   private streamEnded({ room, viewer }: StreamRequest, writer: MultipartWriter, joined: ReturnType<RoomRegistry['join']>): void {
-    const { config, registry, stats, events } = this.settings;
+    const { store, registry, stats, events } = this.settings;
     stats.closed(writer);
     this.streams.delete(writer);
     joined.channel.broadcaster.unsubscribe(writer);
     registry.leave(joined.room, joined.channel, writer, viewer);
-    config.store.decrement(room, viewer);
-    events.emit('disconnect', countsIn(config.store, room));
+    store.decrement(room, viewer);
+    events.emit('disconnect', countsIn(store, room));
   }
 }
 

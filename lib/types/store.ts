@@ -13,6 +13,9 @@ import type { Emitter } from 'mitt';
  *   `increment`, it already includes that viewer.
  * - `events` emits `change` whenever a total may have changed (a hint: the
  *   middleware re-reads `count()`), and `error` for a failure the store survived.
+ * - A store that breaks these rules (throws, returns a promise that rejects) is reported
+ *   by the counter, never crashes it: a stream whose `increment` throws is refused with
+ *   503 and never decremented; a `count()` that fails reads as 0.
  *
  * Rooms: every count belongs to a room (a page). The middleware uses the room `''`
  * unless the `room` option names another; a store must keep rooms apart.
