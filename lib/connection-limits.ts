@@ -10,7 +10,8 @@ export interface Refusal {
 
 /** What a stream's place is held by: its connection (`req.socket`). */
 interface HeldConnection {
-  once(event: 'close', listener: () => void): unknown;
+  once(event: 'close', listener: (this: HeldConnection) => void): unknown;
+  removeListener(event: 'close', listener: (this: HeldConnection) => void): unknown;
 }
 
 interface LimitSettings {
@@ -40,8 +41,15 @@ export class ConnectionLimits {
   private readonly perAddress = new Map<string, Holding>();
   private readonly byConnection = new WeakMap<HeldConnection, { group: string; room: string }>();
   private total = 0;
+  /** One listener for every connection, removed with its place: a connection admitted again and again holds one. */
+  private readonly onClose: (this: HeldConnection) => void;
 
-  constructor(private readonly settings: LimitSettings) {}
+  constructor(private readonly settings: LimitSettings) {
+    const limits = this;
+    this.onClose = function (this: HeldConnection) {
+      limits.releaseConnection(this);
+    };
+  }
 
   /** Take a place for `address` in `room`, or say why not. Every admitted stream must be `release`d once. */
   admit(address: string, room = this.settings.defaultRoom): Refusal | undefined {
@@ -77,7 +85,7 @@ export class ConnectionLimits {
     const refusal = this.admitGroup(group, room);
     if (refusal) return refusal;
     this.byConnection.set(connection, { group, room });
-    connection.once('close', () => this.releaseConnection(connection));
+    connection.once('close', this.onClose);
     return undefined;
   }
 
@@ -86,6 +94,7 @@ export class ConnectionLimits {
     const place = this.byConnection.get(connection);
     if (place === undefined) return;
     this.byConnection.delete(connection);
+    connection.removeListener('close', this.onClose);
     this.releaseGroup(place.group, place.room);
   }
 

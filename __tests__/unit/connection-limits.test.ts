@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { ConnectionLimits, addressGroup } from '../../lib/connection-limits.js';
 
 function limitsOf(maxConnections: number, maxConnectionsPerIp: number, { maxRoomsPerIp = 25, ipv6PrefixLength = 64 } = {}): ConnectionLimits {
@@ -73,4 +74,18 @@ test('one address holds streams in at most maxRoomsPerIp rooms besides the defau
   expect(limits.admit('10.0.0.1', 'c')?.status).toBe(429);
   limits.release('10.0.0.1', 'a');
   expect(limits.admit('10.0.0.1', 'c')).toBeUndefined();
+});
+
+test('a connection holds one close listener however often its place is taken and given back (a request refused after admission, retried)', () => {
+  const limits = limitsOf(10, 10);
+  const connection = new EventEmitter();
+  for (let i = 0; i < 50; i++) {
+    expect(limits.admitConnection('10.0.0.1', connection)).toBeUndefined();
+    limits.releaseConnection(connection);
+  }
+  expect(connection.listenerCount('close')).toBeLessThanOrEqual(1);
+  expect(limits.admitConnection('10.0.0.1', connection)).toBeUndefined();
+  connection.emit('close');
+  // Its place was given back: the instance cap of 10 has room for 10 others.
+  for (let i = 0; i < 10; i++) expect(limits.admitConnection('10.0.0.1', new EventEmitter())).toBeUndefined();
 });
