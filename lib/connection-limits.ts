@@ -115,25 +115,40 @@ export class ConnectionLimits {
 }
 
 /**
- * The unit the per-address caps count: an IPv4 address, or the first `ipv6PrefixLength` bits of
- * an IPv6 one (a client is given a whole /64 or more, so single addresses would cost it nothing
- * to vary). A port some proxies append is dropped.
+ * The unit the per-address caps count: an IPv4 address (also one mapped into IPv6, however
+ * written), or the first `ipv6PrefixLength` bits of an IPv6 one (a client is given a whole /64
+ * or more, so single addresses would cost it nothing to vary). A port some proxies append is dropped.
  */
 export function addressGroup(address: string, ipv6PrefixLength = 64): string {
   address = withoutPort(address);
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1];
   if (!isIPv6(address)) return address;
-  const [head, tail = ''] = address.split('%')[0].split('::');
-  const left = head ? head.split(':') : [];
-  const right = address.includes('::') && tail ? tail.split(':') : [];
-  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  const groups = ipv6Groups(address);
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join('.');
+  }
   const kept = Math.ceil(ipv6PrefixLength / 16);
   const masked = groups.slice(0, kept).map((group, i) => {
     const bits = Math.min(16, ipv6PrefixLength - i * 16);
-    return (parseInt(group, 16) & ((0xffff << (16 - bits)) & 0xffff)).toString(16);
+    return (group & ((0xffff << (16 - bits)) & 0xffff)).toString(16);
   });
   return `${masked.join(':')}${kept < 8 ? '::' : ''}/${ipv6PrefixLength}`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address: `::` filled in, a dotted IPv4 end as two groups, a zone dropped. */
+function ipv6Groups(address: string): number[] {
+  const [head, tail] = address.split('%')[0].split('::');
+  const parse = (part: string | undefined): number[] =>
+    part
+      ? part.split(':').flatMap((piece) => {
+          if (!piece.includes('.')) return [parseInt(piece, 16)];
+          const [a, b, c, d] = piece.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        })
+      : [];
+  const left = parse(head);
+  if (tail === undefined) return left;
+  const right = parse(tail);
+  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
 }
 
 /**

@@ -76,6 +76,21 @@ test('one address holds streams in at most maxRoomsPerIp rooms besides the defau
   expect(limits.admit('10.0.0.1', 'c')).toBeUndefined();
 });
 
+test('IPv4-mapped IPv6 addresses in any spelling are their IPv4 address: hex-form ones do not share one bucket', () => {
+  expect(addressGroup('::ffff:102:304', 56)).toBe('1.2.3.4');
+  expect(addressGroup('::ffff:102:305', 56)).toBe('1.2.3.5');
+  expect(addressGroup('0:0:0:0:0:ffff:cb00:7107', 56)).toBe('203.0.113.7');
+  expect(addressGroup('0000:0000:0000:0000:0000:FFFF:203.0.113.7', 56)).toBe('203.0.113.7');
+  expect(addressGroup('::FFFF:203.0.113.7', 56)).toBe('203.0.113.7');
+  expect(addressGroup('[::ffff:cb00:7107]:443', 56)).toBe('203.0.113.7');
+  // An IPv4 address written in the last 32 bits of another IPv6 address (NAT64) is IPv6.
+  expect(addressGroup('64:ff9b::203.0.113.7', 128)).toBe('64:ff9b:0:0:0:0:cb00:7107/128');
+  const limits = limitsOf(10_000, 1, { ipv6PrefixLength: 56 });
+  expect(limits.admit('::ffff:102:304')).toBeUndefined();
+  expect(limits.admit('::ffff:102:305')).toBeUndefined();
+  expect(limits.admit('1.2.3.4')?.status).toBe(429);
+});
+
 test('a connection holds one close listener however often its place is taken and given back (a request refused after admission, retried)', () => {
   const limits = limitsOf(10, 10);
   const connection = new EventEmitter();
