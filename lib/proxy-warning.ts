@@ -6,11 +6,12 @@ import type { Warnings } from './warnings.js';
  * Behind a proxy without 'trust proxy', every viewer has the proxy's address and the per-address
  * cap soon refuses everyone: say so (once) when that cap is reached by requests that carry X-Forwarded-For.
  */
-export function warnOfUntrustedProxy(req: Request, address: string, refusal: Refusal, warnings: Warnings): void {
+export function warnOfUntrustedProxy(req: Request, refusal: Refusal, warnings: Warnings): void {
   if (refusal.cap !== 'maxConnectionsPerIp' || req.headers['x-forwarded-for'] === undefined || req.app.get('trust proxy')) return;
+  // No address in it: the log holds nothing a client sent or connected from.
   warnings.warn(
     'WRN_USER_COUNTER_TRUST_PROXY',
-    `${JSON.stringify(address)} reached maxConnectionsPerIp while requests carry X-Forwarded-For. ` +
+    'an address reached maxConnectionsPerIp while requests carry X-Forwarded-For. ' +
       "Behind a proxy every viewer has the proxy's address: set app.set('trust proxy', ...) so req.ip is the viewer's.",
   );
 }

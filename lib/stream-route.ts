@@ -186,7 +186,7 @@ export class StreamRoute {
     }
     const refusal = this.limits.admitConnection(address, req.socket, room);
     if (refusal) {
-      warnOfUntrustedProxy(req, address, refusal, this.settings.config.warnings);
+      warnOfUntrustedProxy(req, refusal, this.settings.config.warnings);
       refuse(res, refusal.status, refusal.reason, RETRY_AFTER_SECONDS);
       return false;
     }

@@ -135,6 +135,8 @@ describe('maxConnectionsPerIp', () => {
     const [message] = app.logger.warn.mock.calls[0] as [string];
     expect(message).toMatch(/trust proxy/);
     expect(message).toMatch(/maxConnectionsPerIp/);
+    // No address a client sent or connected from (README, Abuse and limits: no raw request data in logs).
+    expect(message).not.toMatch(/203\.0\.113|127\.0\.0\.1/);
   });
 
   test('hitting the per-address cap without X-Forwarded-For logs nothing', async () => {
