@@ -82,7 +82,9 @@ function pairs(values: unknown[]): [string, number][] {
 }
 
 export function parseSyncReply(reply: unknown): SyncReply {
-  const unexpected = () => new Error(`unexpected reply from the RedisCountStore script: ${JSON.stringify(reply).slice(0, 200)}`);
+  // Its shape only: a reply holds room names, which come from clients and stay out of the log.
+  const unexpected = () =>
+    new Error(`unexpected reply from the RedisCountStore script (${Array.isArray(reply) ? `a list of ${reply.length}` : typeof reply})`);
   if (!Array.isArray(reply) || reply.length < 7) throw unexpected();
   const roomCount = Number(reply[5]);
   const refsAt = 6 + 2 * roomCount;
@@ -100,16 +102,38 @@ export function parseSyncReply(reply: unknown): SyncReply {
   };
 }
 
-/** The hint a script publishes, or undefined for a message that is not one. */
+/**
+ * The hint a script publishes, or undefined for a message that is not one. Anyone who can
+ * PUBLISH on the channel may send one: a hint with any value that is not a whole number is
+ * ignored whole (a total Redis holds may be briefly off, even negative, until it is repaired).
+ */
 export function parseHint(message: unknown): Hint | undefined {
+  let hint: { i?: unknown; s?: unknown; t?: unknown; r?: unknown; m?: unknown };
   try {
-    const hint = JSON.parse(String(message)) as { i?: unknown; s?: unknown; t?: unknown; r?: unknown; m?: unknown };
-    if (typeof hint.i !== 'string' || !Number.isFinite(Number(hint.s))) return undefined;
-    const array = (value: unknown) => (Array.isArray(value) ? value : []);
-    return { from: hint.i, seq: Number(hint.s), sum: Number(hint.t), rooms: pairs(array(hint.r)), refs: pairs(array(hint.m)) };
+    hint = JSON.parse(String(message)) as typeof hint;
   } catch {
     return undefined;
   }
+  if (typeof hint !== 'object' || hint === null || typeof hint.i !== 'string' || !Number.isFinite(Number(hint.s)) || !Number.isSafeInteger(hint.t)) {
+    return undefined;
+  }
+  const rooms = countsByName(hint.r);
+  const refs = countsByName(hint.m);
+  if (!rooms || !refs) return undefined;
+  return { from: hint.i, seq: Number(hint.s), sum: hint.t as number, rooms, refs };
+}
+
+/** A hint's list of name/number pairs; undefined if anything in it is not one. Lua's cjson writes an empty list as `{}`. */
+function countsByName(list: unknown): [string, number][] | undefined {
+  if (typeof list === 'object' && list !== null && !Array.isArray(list) && Object.keys(list).length === 0) return [];
+  if (!Array.isArray(list) || list.length % 2 !== 0) return undefined;
+  const out: [string, number][] = [];
+  for (let i = 0; i < list.length; i += 2) {
+    const [name, count] = [list[i], list[i + 1]];
+    if (typeof name !== 'string' || !Number.isSafeInteger(count)) return undefined;
+    out.push([name, count as number]);
+  }
+  return out;
 }
 
 /** A viewer-set member: the viewer's length in bytes first, so any viewer and room can be split apart again. */

@@ -96,6 +96,25 @@ describe('sharing one Redis', () => {
     expect(changes).toEqual([1]);
   });
 
+  test('a malformed hint on the channel (anyone who can PUBLISH may send one) is ignored whole: no count from it, never NaN', async () => {
+    const prefix = uniquePrefix();
+    const options = { prefix, heartbeatMs: 60_000, ttlMs: 180_000 };
+    const a = await connectStore('ioredis', suite.redis, options);
+    const b = await connectStore('node-redis', suite.redis, options);
+    await Promise.all([a.store.init(), b.store.init()]);
+    a.store.increment('/p');
+    await eventually(() => b.store.count('/p') === 1, 'b to see /p');
+    const seq = Number(await suite.inspector.hget(`{${prefix}}:meta`, 'seq')) + 1;
+    const malformed = [{ r: ['/q', 9], m: ['1:v/q', 'x'] }, { r: ['/q', 9, '/p', 'x'] }, { r: ['/q', 1.5] }, { t: 'x' }, { r: ['/q', 'x'] }];
+    for (const fields of malformed) {
+      await suite.inspector.publish(`{${prefix}}:changed`, JSON.stringify({ i: 'intruder', s: seq, t: 1, r: [], m: [], ...fields }));
+    }
+    // a's own hint comes after them on the channel: once b has it, b has read them all.
+    a.store.increment('/p');
+    await eventually(() => b.store.count('/p') === 2, 'b to see the second stream');
+    expect([b.store.count('/p'), b.store.count('/q'), b.store.count()]).toEqual([2, 0, 2]);
+  });
+
   test('close() takes this instance out at once: the other store drops its viewers without waiting for the TTL', async () => {
     const prefix = uniquePrefix();
     const options = { prefix, heartbeatMs: 60_000, ttlMs: 180_000 };
