@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Emitter } from 'mitt';
-import { createStoreEvents } from './events.js';
+import { createStoreEvents, toError } from './events.js';
 import { resolveRedisStoreOptions } from './redis-count-store-options.js';
 import { LocalStreams } from './redis-local-streams.js';
 import { RemoteTotals } from './redis-remote-totals.js';
@@ -46,6 +46,8 @@ export class RedisCountStore implements CountStore {
   private initializing: Promise<void> | undefined;
   private unsubscribe: RedisUnsubscribe | undefined;
   private subscribed = false;
+  /** The subscription failed and has not worked since (reported once). */
+  private subscriptionFailing = false;
   private closing: Promise<void> | undefined;
 
   constructor(options: RedisCountStoreOptions) {
@@ -150,15 +152,28 @@ export class RedisCountStore implements CountStore {
       .then(() => this.subscribeFn!(this.keys.channel, (message) => this.onHint(message)))
       .then(
         async (unsubscribe) => {
+          this.subscriptionFailing = false;
           if (typeof unsubscribe === 'function') this.unsubscribe = unsubscribe;
           if (this.closing) await this.stopSubscription();
         },
         (error: unknown) => {
           // Tried again at the next heartbeat.
           this.subscribed = false;
-          this.loop.failed(error);
+          this.subscriptionFailed(error);
         },
       );
+  }
+
+  /**
+   * The subscriber connection is not Redis: the store's calls go on as before (reachable, changes
+   * sent at once), and only other instances' changes wait for the heartbeat. One error until it works.
+   */
+  private subscriptionFailed(thrown: unknown): void {
+    if (this.subscriptionFailing || this.closing) return;
+    this.subscriptionFailing = true;
+    const error = toError(thrown);
+    const message = `RedisCountStore could not subscribe to ${this.keys.channel} (${error.message}); other instances' changes show at each heartbeat (${this.heartbeatMs} ms) until it can, and it tries again every heartbeat.`;
+    this.events.emit('error', new Error(`express-user-counter: ${message}`, { cause: error }));
   }
 
   /** Another instance's change: apply its totals without asking Redis (after a call in flight is answered). */

@@ -28,7 +28,8 @@ const connected = new Set<ConnectedStore>();
 export async function connectStore(
   library: ClientLibrary,
   redis: Pick<TestRedis, 'url'>,
-  options: Omit<RedisCountStoreOptions, 'sendCommand' | 'subscribe'> = {},
+  /** The store's options; a `subscribe` given here replaces the README's. */
+  options: Omit<RedisCountStoreOptions, 'sendCommand'> = {},
   /** Sits between the store and the client: may delay or fail a command. */
   intercept: (args: string[], send: () => Promise<unknown>) => Promise<unknown> = (_, send) => send(),
 ): Promise<ConnectedStore> {
@@ -41,7 +42,6 @@ export async function connectStore(
     for (const connection of [client, subscriber]) connection.on('error', () => undefined);
     store = new RedisCountStore({
       logger: quietLogger(),
-      ...options,
       sendCommand: (...args) => {
         commands.push(args);
         return intercept(args, () => client.call(...(args as [string, ...string[]])));
@@ -57,6 +57,7 @@ export async function connectStore(
           await subscriber.unsubscribe(channel);
         };
       },
+      ...options,
     });
     // A hint published while the subscriber was away is lost: re-read when it is back.
     subscriber.on('ready', () => store.refresh());
@@ -71,7 +72,6 @@ export async function connectStore(
     await Promise.all([client.connect(), subscriber.connect()]);
     store = new RedisCountStore({
       logger: quietLogger(),
-      ...options,
       sendCommand: (...args) => {
         commands.push(args);
         return intercept(args, () => client.sendCommand(args));
@@ -80,6 +80,7 @@ export async function connectStore(
         await subscriber.subscribe(channel, onMessage);
         return () => subscriber.unsubscribe(channel, onMessage);
       },
+      ...options,
     });
     subscriber.on('ready', () => store.refresh());
     disconnect = async () => {
