@@ -13,7 +13,10 @@ import { SYNC_LUA } from './redis-sync-lua.js';
  *                         `h<bytes>:<id><viewer>` -> 1 (id holds viewer), `r<viewer>` -> instances holding it.
  *   totals                hash: room -> count (streams without a viewer + distinct viewers).
  *   meta                  hash: `sum` (every room's count), `seq` (the version of every value), `checked`.
- *   checked               hash: room -> when its derived values were last rebuilt.
+ *   checked               hash: room -> when its derived values were last rebuilt (rooms with a total only).
+ *
+ * Every field named by a room goes when the room's total does, so what Redis keeps is bounded
+ * by the rooms live now, never by every name clients have tried (and `wipe()` likewise).
  *
  * The instance's own records are absolute and its own (STYLE.md, "Counting across instances"); the
  * room hashes, `totals` and `sum` are derived from them, kept up to date by the script itself,

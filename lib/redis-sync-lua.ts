@@ -32,7 +32,11 @@ local function addTotal(room, d)
   if d == 0 then return end
   touch(room)
   totalsChanged = true
-  if redis.call('HINCRBY', totals, room, d) <= 0 then redis.call('HDEL', totals, room) end
+  if redis.call('HINCRBY', totals, room, d) <= 0 then
+    -- An empty room leaves nothing behind: what Redis keeps is bounded by the rooms live now.
+    redis.call('HDEL', totals, room)
+    redis.call('HDEL', checked, room)
+  end
   sumDelta = sumDelta + d
 end
 -- The room hash is the record of every contribution: 'a'..id = streams without a viewer,

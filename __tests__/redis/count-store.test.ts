@@ -59,6 +59,25 @@ describe('sharing one Redis', () => {
     expect(await suite.inspector.keys(`{${prefix}}*`)).toEqual([]);
   });
 
+  test("what Redis keeps is bounded by the rooms live now: 60 rooms streamed, checked by heartbeats and left leave no trace of a room (totals, checked, room hashes)", async () => {
+    const prefix = uniquePrefix();
+    const key = (name: string) => `{${prefix}}:${name}`;
+    const connected = await connectStore('ioredis', suite.redis, { prefix, instanceId: 'alpha', heartbeatMs: 100, ttlMs: 1000 });
+    const { store } = connected;
+    await store.init();
+    const rooms = Array.from({ length: 60 }, (_, i) => `/r${i}`);
+    for (const room of rooms) store.increment(room, room.length % 2 ? 'viewer' : undefined);
+    // Every room checked at least once (a third of them per heartbeat).
+    await eventually(async () => (await suite.inspector.hlen(key('checked'))) === 60, 'every room checked', 10_000);
+    for (const room of rooms) store.decrement(room, room.length % 2 ? 'viewer' : undefined);
+    await eventually(async () => (await suite.inspector.hlen(key('totals'))) === 0, 'every total gone', 10_000);
+    // A few heartbeats later, nothing of any room is left: only this instance's own records.
+    const calls = scriptCalls(connected.commands);
+    await eventually(() => scriptCalls(connected.commands) >= calls + 3, 'three more script calls', 10_000);
+    expect(await suite.inspector.hlen(key('checked'))).toBe(0);
+    expect((await suite.inspector.keys(`{${prefix}}*`)).sort()).toEqual(['instances', 'meta', 'owners'].map(key));
+  });
+
   test('100 joins in one tick cost a handful of script calls, not one per viewer, on both instances', async () => {
     const prefix = uniquePrefix();
     const options = { prefix, heartbeatMs: 60_000, ttlMs: 180_000 };
