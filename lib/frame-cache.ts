@@ -6,6 +6,8 @@ export const FRAME_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** One broadcaster's view of the counter's frames: its room (or every room) at its pixel ratio. */
 export interface FrameShelf {
+  /** What the shelf holds: a pixel ratio, with the room's name when the drawing depends on it. */
+  readonly scope: string;
   get(count: number, ended?: boolean): Frame | undefined;
   has(count: number, ended?: boolean): boolean;
   keep(count: number, frame: Frame, ended?: boolean): void;
@@ -33,6 +35,7 @@ export class FrameCache {
   shelf(scope: string): FrameShelf {
     const key = (count: number, ended = false): string => `${scope}\0${count}${ended ? '\0ended' : ''}`;
     return {
+      scope,
       get: (count, ended) => this.frames.get(key(count, ended)),
       has: (count, ended) => this.frames.has(key(count, ended)),
       keep: (count, frame, ended) => this.frames.set(key(count, ended), frame),

@@ -53,6 +53,8 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   const ticker = new StreamTicker(tickMs);
   const rendererFor = rendererFactory(config, () => (stats.renders += 1));
   const frameCache = new FrameCache();
+  // Rooms share their frames unless the drawing depends on the room.
+  const shelfOf = (room: string, pixelRatio: number) => frameCache.shelf(config.roomInDrawing ? `${pixelRatio}\0${room}` : String(pixelRatio));
 
   // Each room and pixel ratio in use has its own broadcaster (a frame of another size has
   // another PNG header, which the heartbeat bytes rely on); the default room's is made now,
@@ -69,8 +71,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
         format,
         ticker,
         report: (error) => report(inRoom(error, room)),
-        // Rooms share their frames unless the drawing depends on the room.
-        frames: frameCache.shelf(config.roomInDrawing ? `${pixelRatio}\0${room}` : String(pixelRatio)),
+        frames: shelfOf(room, pixelRatio),
       }),
   });
   const relay = new CountRelay(store, registry, events, report);
@@ -79,7 +80,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
   const tags = new BrowserTags(config);
   const streams = new StreamRoute({ config, store, registry, reader, tags, format, tickMs, stats, events, report });
   const pages: PageViewSettings = { path: config.path, width: config.image.width, height: config.image.height, tags, addressOf: (req) => reader.addressOf(req) };
-  const staticRoute = new StaticImageRoute({ config, store, reader, registry, rendererFor, isClosing: () => streams.isClosing, report });
+  const staticRoute = new StaticImageRoute({ config, store, reader, registry, shelfOf, rendererFor, isClosing: () => streams.isClosing, report });
   const json = new JsonEndpoint(config.jsonPath, store, reader, config.room !== undefined);
   const shields = config.shields && new ShieldsEndpoint(config.shields, store, reader, config.formatCount);
 

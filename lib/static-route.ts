@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { toError } from './events.js';
+import type { FrameShelf } from './frame-cache.js';
 import type { FrameRenderer } from './frame-renderer.js';
 import { staticImageRejection } from './hotlink-policy.js';
 import type { Configuration } from './options.js';
@@ -25,6 +26,8 @@ interface StaticRouteSettings {
   readonly store: Pick<CountStore, 'count'>;
   readonly reader: RequestReader;
   readonly registry: RoomRegistry;
+  /** The frames of a room at a pixel ratio: every room's when the drawing does not depend on the room. */
+  readonly shelfOf: (room: string, pixelRatio: number) => FrameShelf;
   readonly rendererFor: (room: string, pixelRatio: number) => FrameRenderer;
   readonly isClosing: () => boolean;
   readonly report: (error: Error) => void;
@@ -32,7 +35,9 @@ interface StaticRouteSettings {
 
 /**
  * One PNG of the room's count, for a client that cannot stream (see request-reader.ts):
- * the frame the room's streams show when it is of this count, else a render (cached). Not counted.
+ * a frame of this count when one is ready (the room's streams', or any room's when the drawing
+ * does not depend on the room), else a render, cached by what the drawing depends on: a new room
+ * name costs no render unless the drawing depends on the room. Not counted.
  */
 export class StaticImageRoute {
   /** Images served so far. */
@@ -44,7 +49,7 @@ export class StaticImageRoute {
   }
 
   handle(req: Request, res: Response, next: NextFunction): void {
-    const { config, store, reader, registry, report } = this.settings;
+    const { config, store, reader, registry, shelfOf, report } = this.settings;
     const rejection = staticImageRejection(req, config);
     if (rejection) return refuse(res, 403, rejection);
     if (this.settings.isClosing()) return refuse(res, 503, SHUTTING_DOWN, RETRY_AFTER_SECONDS);
@@ -52,8 +57,9 @@ export class StaticImageRoute {
     if (room === undefined) return;
     const pixelRatio = reader.pixelRatioOf(req);
     const count = store.count(room);
-    const live = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.readyFrame(count);
-    const png = live ? Promise.resolve(live.png) : this.images.png(room, pixelRatio, count);
+    const shelf = shelfOf(room, pixelRatio);
+    const ready = registry.get(room)?.channels.get(pixelRatio)?.broadcaster.readyFrame(count) ?? shelf.get(count);
+    const png = ready ? Promise.resolve(ready.png) : this.images.png(shelf.scope, room, pixelRatio, count);
     const cacheControl = reader.asksForStaticImage(req) ? OWN_URL_CACHING : STREAM_URL_CACHING;
     png
       .then(
@@ -80,20 +86,21 @@ export class StaticImageRoute {
   }
 }
 
-/** How many static PNGs are kept, by room, pixel ratio and count. */
+/** How many static PNGs are kept, by what the drawing depends on (a frame shelf's scope) and count. */
 const CACHED_IMAGES = 128;
 
 /**
  * The PNGs of the static fallback: the frame a stream of that room and ratio would show
- * now. Kept in a small cache, so a crawler asking again costs no render.
+ * now. Kept in a small cache by the shelf's scope (the room only when the drawing depends on
+ * it), so a crawler asking again, or for another room, costs no render.
  */
 class StaticImages {
   private readonly cache = new Lru<string, Promise<Buffer>>(CACHED_IMAGES);
 
   constructor(private readonly rendererFor: (room: string, pixelRatio: number) => FrameRenderer) {}
 
-  png(room: string, pixelRatio: number, count: number): Promise<Buffer> {
-    const key = `${pixelRatio}:${count}:${room}`;
+  png(scope: string, room: string, pixelRatio: number, count: number): Promise<Buffer> {
+    const key = `${count}\0${scope}`;
     let png = this.cache.get(key);
     if (!png) {
       // A drawing that throws at once becomes a rejection like any other.

@@ -119,6 +119,21 @@ test('a repeated request for the same count costs no render', async () => {
   expect(app.counter.stats()).toMatchObject({ renders, staticImages: 6 });
 });
 
+test('a static image of a room never seen costs no render when the drawing does not depend on the room (a new name per request)', async () => {
+  const app = await startCounterApp({ room: (req: Request) => req.query.page as string | undefined });
+  // The default room's frames (count 0, at ratio 1) are drawn at start; dpr=3 needs a render of its own, once.
+  const renders = app.counter.stats().renders;
+  for (let i = 0; i < 40; i++) {
+    const answer = await fetchRaw(app, `/online.png?static=1&dpr=3&page=r${i}`, {});
+    expect([answer.status, decodePng(answer.body).width]).toEqual([200, 600]);
+  }
+  expect(app.counter.stats().renders - renders).toBeLessThanOrEqual(1);
+  // At ratio 1 the default room's ready frame serves every room: no render at all.
+  const atOne = app.counter.stats().renders;
+  for (let i = 0; i < 10; i++) expect((await fetchRaw(app, `/online.png?static=1&page=s${i}`, {})).status).toBe(200);
+  expect(app.counter.stats().renders).toBe(atOne);
+});
+
 test('while streams show the count, the static image is their frame: no render of its own', async () => {
   const drawn = new Map<number, number>();
   const pngOf = (count: number): Buffer => {
