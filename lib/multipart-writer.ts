@@ -182,13 +182,15 @@ export class MultipartWriter {
    */
   end(last?: Frame): void {
     if (this.finished) return;
-    if (!this.response.destroyed) {
+    const res = this.response;
+    // The app's own code may have ended the response: writing again would emit an 'error' nobody handles.
+    if (!res.destroyed && !res.writableEnded) {
       const shown = last ?? this.latest;
       const tail = shown ? [this.periodic.unfinishedPart(shown), this.periodic.rest(shown, 'png')] : [];
-      this.response.end(Buffer.concat([...tail.filter((bytes) => bytes !== undefined), this.settings.format.closeDelimiter]));
-      // The viewer has as long to take the end as any data (a stall).
-      closeConnectionWhenSent(this.response, this.settings.stallTimeoutMs);
+      res.end(Buffer.concat([...tail.filter((bytes) => bytes !== undefined), this.settings.format.closeDelimiter]));
     }
+    // The viewer has as long to take the end as any data (a stall).
+    if (!res.destroyed) closeConnectionWhenSent(res, this.settings.stallTimeoutMs);
     this.finish();
   }
 

@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { PNG } from 'pngjs';
 import { MemoryCountStore } from '../../lib/index.js';
 import { startCounterApp } from '../helpers/counter-app.js';
+import type { CounterApp } from '../helpers/counter-app.js';
 import { jsonCount, openServerStreams, openStreams, recordEvents, startCountedApp } from '../helpers/counted-app.js';
 import { trackCounterTimers } from '../helpers/counter-timers.js';
 import { RawConnection, imageRequest } from '../helpers/raw-connection.js';
@@ -176,7 +177,11 @@ test('every open stream (HTTP/1.1 and HTTP/1.0) receives the close-delimiter aft
   expect(Date.now() - started).toBeLessThan(2000);
 });
 
-test('close() cuts off a viewer that does not take the close-delimiter, and still resolves', async () => {
+/**
+ * A counter of ~1 MB frames with one viewer that reads nothing, its socket's buffers full (however
+ * large the kernel's are), and one that reads.
+ */
+async function withStuckViewer(): Promise<{ app: CounterApp; stuckResponse: ServerResponse; reader: Viewer }> {
   const frames = [noisePng(500, 1), noisePng(500, 2)];
   const responses: ServerResponse[] = [];
   const app = await startCounterApp(
@@ -189,7 +194,6 @@ test('close() cuts off a viewer that does not take the close-delimiter, and stil
   const stuckResponse = responses[0];
   const reader = await Viewer.open(app.url);
   await reader.waitForFrames(1, 10_000);
-  // Frames of ~1 MB until the paused socket's buffers are full, however large the kernel's are.
   for (let i = 0; i < 100 && stuckResponse.writableLength === 0; i++) {
     // Each change held until the reading viewer has seen its frame (a change is broadcast once it holds).
     const extra = await Viewer.open(app.url);
@@ -198,6 +202,11 @@ test('close() cuts off a viewer that does not take the close-delimiter, and stil
     await reader.waitForLastFrame((png) => png.equals(frames[2 % 2]), 'the frame for 2', 10_000);
   }
   expect(stuckResponse.writableLength).toBeGreaterThan(0);
+  return { app, stuckResponse, reader };
+}
+
+test('close() cuts off a viewer that does not take the close-delimiter, and still resolves', async () => {
+  const { app, stuckResponse, reader } = await withStuckViewer();
   // Node emits 'finish' on a destroyed response too: only one before the destroy is a delivery.
   let delivered = false;
   stuckResponse.on('finish', () => (delivered = !stuckResponse.destroyed));
@@ -212,6 +221,24 @@ test('close() cuts off a viewer that does not take the close-delimiter, and stil
   // The viewer that reads got the close-delimiter.
   await reader.waitForEnd();
   expect(reader.body.toString('latin1').endsWith(closeDelimiterOf(reader))).toBe(true);
+}, 30_000);
+
+test('close() writes nothing more to a stream whose response the app ended while its viewer reads nothing (no write after end, nothing thrown)', async () => {
+  const { app, stuckResponse } = await withStuckViewer();
+  // The app's own code ends the response; its 'finish' waits for the viewer, who reads nothing.
+  stuckResponse.end();
+  expect(stuckResponse.writableFinished).toBe(false);
+  const thrown: unknown[] = [];
+  const onThrown = (error: unknown) => void thrown.push(error);
+  process.on('uncaughtException', onThrown);
+  try {
+    await app.counter.close();
+    await sleep(50);
+  } finally {
+    process.off('uncaughtException', onThrown);
+  }
+  expect(thrown).toEqual([]);
+  expect(app.counter.count).toBe(0);
 }, 30_000);
 
 // The CountStore contract lets several counters share one store: the last to close closes it.
