@@ -19,6 +19,10 @@ export interface FuzzCase {
   readonly close: 'idle' | 'fin' | 'now';
   /** The first request's version, when it is a stream request (to check HTTP/1.0 framing). */
   readonly version?: string;
+  /** Requests follow a stream request on the connection: if it streams, the server must close the connection. */
+  readonly behindStream?: true;
+  /** A static image of a room name never used before (`?static=1&page=`). */
+  readonly freshStaticRoom?: true;
 }
 
 /**
@@ -131,7 +135,7 @@ export function fuzzCases(url: string, seed: number, strictOrigin: string): () =
     maybe(0.1, 'Accept-Encoding', ['gzip', 'br, gzip;q=0', 'identity;q=0', '*;q=0']);
     maybe(0.15, 'Connection', ['close', 'keep-alive', 'Upgrade', 'garbage']);
     maybe(0.05, 'Upgrade', ['websocket', 'h2c', 'garbage']);
-    maybe(0.05, 'Expect', ['100-continue', 'foo']);
+    maybe(0.05, 'Expect', ['100-continue', '100-Continue', 'foo', '', '100-continue, foo', () => random.text(100)]);
     maybe(0.2, 'X-Forwarded-For', [
       '203.0.113.9', '203.0.113.9, 10.0.0.1', 'garbage', '', () => `203.0.113.1${random.pick(ESCAPE_PAYLOADS)}`, '::1', () => random.text(500),
       // With a port, as some platforms send it; IPv6 in brackets, in many /64s of one /48.
@@ -169,15 +173,29 @@ export function fuzzCases(url: string, seed: number, strictOrigin: string): () =
     return { text: rawRequest(method, target, headers, { version, body }), version, stream: stream && method === 'GET' };
   };
 
+  /** Requests Node answers itself, or hands to `checkContinue`, never emitting `request`. */
+  const answeredByNode = (): string =>
+    random.pick<() => string>([
+      () => rawRequest(random.pick(['GET', 'POST']), '/online.json', [['Host', host], ['Expect', random.pick(['x', '200-ok', '', '100-continue'])]]),
+      () => rawRequest('GET', '/online.json'),
+    ])();
+
   return (): FuzzCase => {
-    const kind = random.pick(['request', 'request', 'request', 'request', 'pipelined', 'flood', 'cut', 'garbage', 'split', 'abort']);
+    const kind = random.pick(['request', 'request', 'request', 'request', 'pipelined', 'flood', 'cut', 'garbage', 'split', 'abort', 'static']);
     switch (kind) {
       case 'flood': {
         // A stream, then requests pipelined behind it in several writes: each would wait for ever.
-        const behind = Array.from({ length: random.int(1, 40) }, () => request().text);
+        const behind = Array.from({ length: random.int(1, 40) }, () => (random.chance(0.3) ? answeredByNode() : request().text));
         const chunks = [Buffer.from(imageRequest(url), 'latin1')];
         for (let at = 0; at < behind.length; at += 10) chunks.push(Buffer.from(behind.slice(at, at + 10).join(''), 'latin1'));
-        return { label: `flood of ${behind.length} behind a stream`, chunks, close: 'idle' };
+        return { label: `flood of ${behind.length} behind a stream`, chunks, close: 'idle', behindStream: true };
+      }
+      case 'static': {
+        // A still image of a room never seen, at any pixel ratio, with or without a Referer.
+        const target = `/online.png?static=1&dpr=${random.int(1, 3)}&page=/fresh-${random.int(0, 2 ** 30)}`;
+        const ref = referer();
+        const text = rawRequest('GET', target, [['Host', host], ...(ref === undefined ? [] : [['Referer', ref] as [string, string]])]);
+        return { label: `static ${target}`, chunks: [Buffer.from(text, 'latin1')], close: 'idle', freshStaticRoom: true };
       }
       case 'pipelined': {
         const parts = Array.from({ length: random.int(2, 3) }, request);

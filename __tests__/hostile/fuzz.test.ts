@@ -16,7 +16,9 @@ import { showsCount } from '../../support/png.js';
  * Bad input over raw sockets: thousands of malformed and odd requests from a seeded
  * generator. Whatever arrives, the server never answers with a 5xx (a 503 only from a
  * configured cap, with Retry-After), never crashes, never keeps a count for a request that
- * is gone, and never writes request data to its logs unescaped.
+ * is gone, and never writes request data to its logs unescaped. A stream with requests
+ * behind it (also ones Node answers itself: `Expect`, no `Host`) is closed by the server, and
+ * static images of room names never seen cost no render of their own.
  */
 
 const SEED = 0x5eed_2026;
@@ -46,14 +48,16 @@ async function runCase(url: string, fuzzCase: FuzzCase): Promise<RawConnection> 
   }
   if (fuzzCase.close === 'fin') connection.end();
   const sent = Date.now();
+  // A stream with requests behind it must be closed by the server, whatever Node does with them.
+  const mustClose = () => fuzzCase.behindStream === true && connection.head?.status === 200 && /multipart/.test(connection.head.headers['content-type'] ?? '');
   // Done when the server closes, or when it has answered and then gone quiet; a request
   // that gets no answer at all (cut, CONNECT) is given a second.
   await eventually(
     () =>
       connection.closed ||
-      (connection.received > 0 && Date.now() - connection.lastDataAt > IDLE_MS) ||
-      Date.now() - sent > (connection.received > 0 ? 3000 : NO_ANSWER_MS),
-    'the connection to close or go quiet',
+      (!mustClose() &&
+        ((connection.received > 0 && Date.now() - connection.lastDataAt > IDLE_MS) || Date.now() - sent > (connection.received > 0 ? 3000 : NO_ANSWER_MS))),
+    mustClose() ? `the server to close a stream with requests behind it (${fuzzCase.label})` : 'the connection to close or go quiet',
     10_000,
   );
   connection.destroy();
@@ -70,7 +74,15 @@ async function startFuzzApp(): Promise<CounterApp & { strict: UserCounterRouter;
   const proxied = userCounterMiddleware({ path: '/proxied/online.png', maxConnectionsPerIp: 3, logger: quietLogger() });
   extraRouters.push(proxied);
   const proxiedApp = express().set('trust proxy', true).use(proxied);
-  const app = await startCounterApp({ maxConnectionsPerIp: 8, logger: mainLogger }, { after: (main) => main.use(strict).use(proxiedApp) });
+  const app = await startCounterApp(
+    { maxConnectionsPerIp: 8, logger: mainLogger, room: (req) => (typeof req.query.page === 'string' ? req.query.page : undefined) },
+    { after: (main) => main.use(strict).use(proxiedApp) },
+  );
+  // `Expect: 100-continue` goes to this listener instead of `request`, as in an app that has one.
+  app.server.on('checkContinue', (req, res) => {
+    res.writeContinue();
+    app.app(req, res);
+  });
   const sockets = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -94,6 +106,7 @@ test(`${CASES} malformed and odd requests over raw sockets: never a 5xx (503 onl
     const problems: string[] = [];
     let streamsSeen = 0;
     let http10Streams = 0;
+    let freshStaticImages = 0;
 
     let index = 0;
     const worker = async (): Promise<void> => {
@@ -106,6 +119,7 @@ test(`${CASES} malformed and odd requests over raw sockets: never a 5xx (503 onl
           if (status >= 500 && !capped) problems.push(`${status} for ${fuzzCase.label}`);
         }
         const head = parseHead(connection.data);
+        if (fuzzCase.freshStaticRoom && head?.status === 200 && head.headers['content-type'] === 'image/png') freshStaticImages += 1;
         if (head?.status === 200 && /multipart\/x-mixed-replace/.test(head.headers['content-type'] ?? '')) {
           streamsSeen += 1;
           if (fuzzCase.version === 'HTTP/1.0') {
@@ -134,13 +148,18 @@ test(`${CASES} malformed and odd requests over raw sockets: never a 5xx (503 onl
     );
     await Promise.all(Array.from({ length: 10 }, worker));
     const summary = [...histogram.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}: ${n}`).join(', ');
-    process.stdout.write(`fuzz: ${cases.length} cases; responses ${summary}; ${streamsSeen} streams (${http10Streams} HTTP/1.0)\n`);
+    const { renders } = app.counter.stats();
+    process.stdout.write(`fuzz: ${cases.length} cases; responses ${summary}; ${streamsSeen} streams (${http10Streams} HTTP/1.0); ${freshStaticImages} static images of new rooms, ${renders} renders\n`);
 
     expect(problems).toEqual([]);
     // The generator reached every kind of answer, including streams and the caps.
     for (const status of [200, 400, 403, 404, 429, 431]) expect(histogram.get(status) ?? 0).toBeGreaterThan(0);
     expect(streamsSeen).toBeGreaterThan(50);
     expect(http10Streams).toBeGreaterThan(5);
+    // A room name never seen costs no render: renders follow the pixel ratios and counts (at
+    // most 9 streams here, so counts 0 to 9, live and ended, at 3 ratios), not the names.
+    expect(freshStaticImages).toBeGreaterThan(100);
+    expect(renders).toBeLessThanOrEqual(60);
 
     // Nothing left behind once every socket has gone.
     await eventually(() => app.sockets.size === 0, 'every fuzz connection closed on the server', 10_000);
@@ -152,7 +171,7 @@ test(`${CASES} malformed and odd requests over raw sockets: never a 5xx (503 onl
     const viewer = await Viewer.open(app.url);
     expect(viewer.status).toBe(200);
     await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1 after the fuzz');
-    expect(await (await fetch(`${app.url}/online.json`)).json()).toEqual({ count: 1 });
+    expect(await (await fetch(`${app.url}/online.json`)).json()).toEqual({ count: 1, total: 1, room: '' });
 
     // Logs: written (the proxy warning fired), and no control character from a request in any line.
     const lines = [...app.logLines(), ...consoleLines];
