@@ -193,7 +193,7 @@ export class StreamRoute {
     return true;
   }
 
-  /** Commit an admitted stream: join its room, send the headers and the first frame, count it. */
+  /** Commit an admitted stream: join its room, count it, send the headers and the first frame. */
   private open(request: StreamRequest): void {
     const { req, res, room: name, pixelRatio, viewer, address } = request;
     const { config, store, registry, events, report, tags } = this.settings;
