@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
  * Its `onIncoming` is called with every request whose head it has read, before anything else
  * sees it: Node's own answers (417 for `Expect`, 400 without `Host`, 503 past
  * `maxRequestsPerSocket`), `checkContinue`, `checkExpectation` and the server's `request`.
+ * Undocumented, and the same from Node 20 to 24; hostile/pipelining.test.ts fails if that changes.
  */
 interface ConnectionParser {
   /** The request the parser read last. */
