@@ -20,6 +20,8 @@ module.exports = {
   // timers), so a second worker halves the wall time on CI's two cores. Jest's default is one
   // worker fewer than the cores, one here.
   maxWorkers: 2,
+  // Files that mostly wait start first (__tests__/sequencer.js).
+  testSequencer: '<rootDir>/__tests__/sequencer.js',
   projects: [
     { ...base, displayName: 'express 5', testMatch: ['**/*.test.ts'] },
     {
