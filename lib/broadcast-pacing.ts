@@ -1,5 +1,5 @@
 /**
- * When a broadcaster shows a change (README "How it works"): once the change has held a
+ * When a broadcaster shows a change (ARCHITECTURE.md, "How it works"): once the change has held a
  * moment, and once a window since the last broadcast has passed that grows with the audience;
  * during a join storm, at a slower steady pace.
  */

@@ -7,7 +7,7 @@ import { viewerDigest } from './viewer-identity.js';
 /**
  * Clients that cannot show a `multipart/x-mixed-replace` stream, or should not hold one
  * open: GitHub's image proxy (camo: it fetches images for READMEs and rejects multipart),
- * mail image proxies, search engine crawlers and link-preview fetchers.
+ * Gmail's image proxy, search engine crawlers and link-preview fetchers.
  */
 export const STATIC_USER_AGENTS =
   /github-camo|GoogleImageProxy|Googlebot|Google-InspectionTool|Storebot-Google|bingbot|BingPreview|DuckDuckBot|Baiduspider|YandexBot|YandexImages|Applebot|Amazonbot|PetalBot|SeznamBot|Sogou|Exabot|ia_archiver|archive\.org_bot|facebookexternalhit|Facebot|Twitterbot|Slackbot|Slack-ImgProxy|Discordbot|LinkedInBot|TelegramBot|WhatsApp|SkypeUriPreview|Pinterestbot|redditbot|Mastodon|\b(?:crawler|spider)\b/i;

@@ -3,8 +3,7 @@
  * request says about its browser. Every engine gets the same parts (each frame followed
  * at once by the next part's delimiter and headers); they differ only in heartbeat bytes.
  *
- * Measured in each engine (Chromium 156, Firefox 153 ESR, WebKitGTK 2.50; `README.md`,
- * "The wire format"):
+ * Measured in each engine (Chromium 156, Firefox 153 ESR, WebKitGTK 2.50; docs/browsers.md):
  * - Chromium and WebKit show part N once part N+1's headers are complete, and close the
  *   connection as soon as the page goes. Chromium ignores bytes of part N+1 until the part
  *   is complete; WebKit starts drawing part N+1 from its first body bytes, so a PNG sent

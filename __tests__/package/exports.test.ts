@@ -35,7 +35,8 @@ test('the ES module entry re-exports every type of the CommonJS entry', () => {
 
 test('every class, function and type the README imports or names is exported', () => {
   const imported = [...readme.matchAll(/\{([^}]*)\}\s*=\s*require\('express-user-counter'\)|import\s*\{([^}]*)\}\s*from\s*'express-user-counter'/g)].flatMap(
-    (match) => (match[1] ?? match[2]).split(',').map((name) => name.trim()),
+    // `import { x, type Y }`: the names, without `type`.
+    (match) => (match[1] ?? match[2]).split(',').map((name) => name.trim().replace(/^type\s+/, '')),
   );
   // The stores, the error and its code, the factory (`TypeError` and other globals aside).
   const named = [...readme.matchAll(/`(?:new )?([A-Z]\w*(?:Store|Error|Code)|\w+Middleware)\b/g)]

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -43,6 +43,23 @@ test('the tarball holds the build, the font with its licence, the proxy recipes,
   ]));
   const unexpected = files.filter((name) => !recipes.includes(name) && !/^(dist\/([\w-]+\/)?[\w.-]+\.(js|mjs|d\.ts|d\.mts)|fonts\/(Anton-Regular\.ttf|OFL\.txt)|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(name));
   expect(unexpected).toEqual([]);
+});
+
+test("every link of the README works where it is read: a file the tarball holds, or the repository's own file at its GitHub address", async () => {
+  const { stdout } = await run('tar', ['-tzf', tarball]);
+  const files = new Set(stdout.trim().split('\n').map((name) => name.replace(/^package\//, '')));
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map(([, link]) => link);
+  const repository = /^https:\/\/(?:github\.com\/express-user-counter\/express-user-counter\/(?:blob|tree)\/main|raw\.githubusercontent\.com\/express-user-counter\/express-user-counter\/main)\/(.+)$/;
+  const broken = links.filter((link) => {
+    if (link.startsWith('#')) return false;
+    const inRepository = repository.exec(link)?.[1];
+    if (inRepository !== undefined) return !existsSync(path.join(root, inRepository));
+    if (/^https?:\/\//.test(link)) return false;
+    return !files.has(link.replace(/^\.\//, ''));
+  });
+  expect(links.length).toBeGreaterThan(5);
+  expect(broken).toEqual([]);
 });
 
 test('publint finds nothing to fix', async () => {

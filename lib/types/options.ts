@@ -200,10 +200,13 @@ export interface Options {
    */
   identify?: (req: Request) => string | undefined;
   /**
-   * Answer clients that cannot stream with one PNG of the current count (`Cache-Control:
-   * public, max-age=10`, not counted, no Referer needed): `true` for GitHub's image proxy
-   * (camo), mail image proxies, crawlers and link previews by User-Agent, and `?static=1`; a
-   * function decides for itself (`?static=1` still applies); `false` never. Default `true`.
+   * Answer clients that cannot stream with one PNG of the current count, not counted, no
+   * Referer needed: `true` for the User-Agents of `STATIC_USER_AGENTS` (GitHub's image proxy
+   * camo, Gmail's image proxy, search crawlers, link-preview fetchers) and for `?static=1` (or
+   * `?static=true`); a function decides for itself (`?static=1` still applies); `false` never.
+   * On `?static=1`, a URL of its own, the PNG is `Cache-Control: public, max-age=10`; on the
+   * stream's URL it is `no-store` (a cache that ignored `Vary` would hand it to browsers).
+   * Default `true`.
    */
   staticFallback?: boolean | ((req: Request) => boolean);
   /** Where warnings and errors go. Default `console`. */
