@@ -18,8 +18,9 @@ import { SYNC_LUA } from './redis-sync-lua.js';
  * Every field named by a room goes when the room's total does, so what Redis keeps is bounded
  * by the rooms live now, never by every name clients have tried (and `wipe()` likewise).
  *
- * The instance's own records are absolute and its own (STYLE.md, "Counting across instances"); the
- * room hashes, `totals` and `sum` are derived from them, kept up to date by the script itself,
+ * The instance's own records are absolute and its own, so that a crash or a lost message cannot
+ * leave a shared total wrong for good (docs/redis.md); the room hashes, `totals` and `sum` are
+ * derived from them, kept up to date by the script itself,
  * atomically: adding `a<id>` adds (new - old) to the total, `HSETNX h...` that succeeds adds one to
  * `r<viewer>` and, at 1, one to the total. Each step is idempotent against the room hash, so a
  * delta sent twice, or a record re-sent after a loss, never counts twice. Dropping a silent
