@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Who may open the stream. */
-interface HotlinkPolicy {
+export interface HotlinkPolicy {
   /** Serve requests that no `<img>` on a page made (no Referer, or another `Sec-Fetch-Dest`). */
   readonly allowDirect: boolean;
   /** When set, only pages of these origins may embed the image. */

@@ -1,7 +1,18 @@
-import type { FrameRenderer } from './frame-renderer.js';
+import type { FrameRenderer, ImageSettings } from './frame-renderer.js';
 import { createCanvasRenderers, createCustomRenderer } from './frame-renderer.js';
-import type { Configuration } from './options.js';
 import { SharedFrames } from './shared-frames.js';
+import type { NodeCanvasModule, RenderFunction } from './types/index.js';
+
+/** How the frames are drawn (from the resolved configuration). */
+interface DrawingSettings {
+  /** A custom renderer, or undefined for the built-in drawing of `image`. */
+  readonly render: RenderFunction | undefined;
+  readonly image: ImageSettings;
+  readonly canvas: NodeCanvasModule | undefined;
+  readonly formatCount: (count: number) => string;
+  /** Whether the frames may differ by room (else every room shares them). */
+  readonly roomInDrawing: boolean;
+}
 
 /**
  * The frames' renderer for a room at a pixel ratio, counting each render with `onRender`.
@@ -10,7 +21,7 @@ import { SharedFrames } from './shared-frames.js';
  * (`renderSync`, for the broadcaster's first frames) only where `drawsAtOnce` says.
  */
 export function rendererFactory(
-  config: Configuration,
+  config: DrawingSettings,
   onRender: () => void,
 ): (room: string, pixelRatio: number, drawsAtOnce?: boolean) => FrameRenderer {
   const canvasRenderers = config.render ? undefined : createCanvasRenderers(config.image, config.canvas, config.formatCount);

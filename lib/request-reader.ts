@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
-import type { Configuration } from './options.js';
+import type { Warnings } from './warnings.js';
 import { DEFAULT_ROOM, roomNameProblem } from './room-names.js';
 import { viewerDigest } from './viewer-identity.js';
 
@@ -12,8 +12,17 @@ import { viewerDigest } from './viewer-identity.js';
 export const STATIC_USER_AGENTS =
   /github-camo|GoogleImageProxy|Googlebot|Google-InspectionTool|Storebot-Google|bingbot|BingPreview|DuckDuckBot|Baiduspider|YandexBot|YandexImages|Applebot|Amazonbot|PetalBot|SeznamBot|Sogou|Exabot|ia_archiver|archive\.org_bot|facebookexternalhit|Facebot|Twitterbot|Slackbot|Slack-ImgProxy|Discordbot|LinkedInBot|TelegramBot|WhatsApp|SkypeUriPreview|Pinterestbot|redditbot|Mastodon|\b(?:crawler|spider)\b/i;
 
-/** The options a request is read with. */
-type ReaderSettings = Pick<Configuration, 'room' | 'identify' | 'pixelRatio' | 'maxPixelRatio' | 'staticFallback' | 'warnings'>;
+/** The options a request is read with (from the resolved configuration). */
+interface ReaderSettings {
+  readonly room: ((req: Request) => string | undefined) | undefined;
+  readonly identify: ((req: Request) => string | undefined) | undefined;
+  /** Device pixels per CSS pixel when the request does not say (`?dpr=`). */
+  readonly pixelRatio: number;
+  /** The highest pixel ratio a request may ask for. */
+  readonly maxPixelRatio: number;
+  readonly staticFallback: boolean | ((req: Request) => boolean);
+  readonly warnings: Warnings;
+}
 
 /**
  * Everything the counter reads from a request, by the `room`, `identify`, `pixelRatio` and

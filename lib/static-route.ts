@@ -3,7 +3,7 @@ import { toError } from './events.js';
 import type { FrameShelf } from './frame-cache.js';
 import type { FrameRenderer } from './frame-renderer.js';
 import { staticImageRejection } from './hotlink-policy.js';
-import type { Configuration } from './options.js';
+import type { HotlinkPolicy } from './hotlink-policy.js';
 import { CANNOT_DRAW, RETRY_AFTER_SECONDS, SHUTTING_DOWN, inRoom, refuse, roomOrReply } from './replies.js';
 import type { RoomRegistry } from './room-registry.js';
 import type { RequestReader } from './request-reader.js';
@@ -22,7 +22,8 @@ const OWN_URL_CACHING = 'public, max-age=10';
 const STREAM_URL_CACHING = 'no-store';
 
 interface StaticRouteSettings {
-  readonly config: Configuration;
+  /** Who may embed the image (`allowedOrigins`). */
+  readonly config: HotlinkPolicy;
   readonly store: Pick<CountStore, 'count'>;
   readonly reader: RequestReader;
   readonly registry: RoomRegistry;

@@ -1,26 +1,8 @@
-/**
- * Every error thrown for a misconfiguration, by code (`error.code`), found when the middleware
- * or a store is created. The message says what to write instead.
- */
-export const ERROR_CODES = [
-  // An option (or `shields` field) that does not exist; the message suggests the nearest known name.
-  'ERR_USER_COUNTER_UNKNOWN_OPTION',
-  // The options, or one option, of the wrong type: a string where a function belongs, null for an object.
-  'ERR_USER_COUNTER_INVALID_OPTION_TYPE',
-  // The right type but a value the option cannot take: out of range, a path with a query, a colour the canvas rejects.
-  'ERR_USER_COUNTER_INVALID_OPTION_VALUE',
-  // A required option is not given (`sendCommand` of RedisCountStore).
-  'ERR_USER_COUNTER_MISSING_OPTION',
-  // Options that cannot go together (RedisCountStore's `ttlMs` not above its `heartbeatMs`).
-  'ERR_USER_COUNTER_CONFLICTING_OPTIONS',
-] as const;
-
-/** The code of an `OptionsError`. */
-export type ErrorCode = (typeof ERROR_CODES)[number];
+import type { ErrorCode } from './types/codes.js';
 
 /**
  * A misconfiguration found when the middleware or a store is created; the message says what
- * to write instead, `code` says which kind (one of `ERROR_CODES`).
+ * to write instead, `code` says which kind (one of `ERROR_CODES`, lib/types/codes.ts).
  */
 export class OptionsError extends TypeError {
   constructor(

@@ -1,34 +1,7 @@
+import { WARNING_CODES } from './types/codes.js';
+import type { WarningCode } from './types/codes.js';
 import type { DisabledWarnings, Logger } from './types/index.js';
 import { closest, describe, failInvalid } from './validation.js';
-
-/**
- * Every warning the package writes, by code. A warning is a line on the logger's `warn`,
- * starting `express-user-counter [CODE]:`; `disableWarnings` (on the middleware and on
- * `RedisCountStore`) turns codes off, or all of them with `true`.
- */
-export const WARNING_CODES = [
-  // `render` is given with drawing options it replaces (`text`, `font`, `color`, ...).
-  'WRN_USER_COUNTER_IGNORED_OPTIONS',
-  // `identify` is set, but the store does not count viewers (`countsViewers`).
-  'WRN_USER_COUNTER_STORE_IGNORES_VIEWERS',
-  // A cluster worker (or PM2 instance) uses the default MemoryCountStore.
-  'WRN_USER_COUNTER_SINGLE_PROCESS_STORE',
-  // `identify` returned something other than a string or undefined.
-  'WRN_USER_COUNTER_IDENTIFY_NOT_STRING',
-  // `vanishTimeoutMs` cannot be applied here (no such socket option, or koffi cannot load).
-  'WRN_USER_COUNTER_NO_VANISH_TIMEOUT',
-  // The per-address cap was reached by requests with X-Forwarded-For while 'trust proxy' is off.
-  'WRN_USER_COUNTER_TRUST_PROXY',
-  // RedisCountStore cannot reach Redis (once per outage).
-  'WRN_USER_COUNTER_REDIS_UNREACHABLE',
-  // RedisCountStore reaches Redis again after an outage (once per outage).
-  'WRN_USER_COUNTER_REDIS_BACK',
-  // Another process writes to Redis under this store's `instanceId`.
-  'WRN_USER_COUNTER_DUPLICATE_INSTANCE',
-] as const;
-
-/** The code of one of the package's warnings. */
-export type WarningCode = (typeof WARNING_CODES)[number];
 
 /** The `disableWarnings` option checked: throws an `OptionsError` for anything but a boolean or known codes. */
 export function checkDisabledWarnings(value: unknown): DisabledWarnings {

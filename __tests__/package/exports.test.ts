@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as api from '../../lib/index.js';
-import { ERROR_CODES } from '../../lib/validation.js';
-import { WARNING_CODES } from '../../lib/warnings.js';
+import { ERROR_CODES, WARNING_CODES } from '../../lib/types/codes.js';
 
 // The two entries and the README agree on the package's names. lib/index.mts lists the CommonJS
 // build's runtime names by hand (it re-exports them), so a name added to one must reach the other.

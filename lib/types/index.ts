@@ -15,6 +15,5 @@ export type { CountStore, CountStoreEvents } from './store.js';
 export type { CounterStats, PageCounter, RoomCounts, UserCounter, UserCounterEvents, UserCounterRouter } from './counter.js';
 // RedisCountStore's options and the client functions it takes.
 export type { RedisCountStoreOptions, RedisSendCommand, RedisSubscribe, RedisUnsubscribe } from './redis.js';
-// The codes of OptionsError and of the warnings, from their catalogues.
-export type { ErrorCode } from '../validation.js';
-export type { WarningCode } from '../warnings.js';
+// The codes of OptionsError and of the warnings, from their catalogue.
+export type { ErrorCode, WarningCode } from './codes.js';

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { WarningCode } from '../warnings.js';
+import type { WarningCode } from './codes.js';
 import type { CountStore } from './store.js';
 
 /** A sink for the few lines the middleware writes. */
