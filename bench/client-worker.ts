@@ -1,5 +1,6 @@
 import { HashTable } from './frame-hash.js';
 import { BenchViewer, loopbackAddress } from './viewer.js';
+import type { ViewerBrowser } from './viewer.js';
 import { notify, now, serve } from './ipc.js';
 import type { Message } from './ipc.js';
 
@@ -41,10 +42,10 @@ function setTarget(hash: string): void {
 }
 
 serve({
-  /** Open `count` viewers at once, numbered from `first` (their loopback addresses). */
+  /** Open `count` viewers at once, numbered from `first` (their loopback addresses), as `browser` (Chromium by default). */
   open(message: Message) {
-    const { port, path, count, first, target: hash, timeoutMs } = message as unknown as {
-      port: number; path: string; count: number; first: number; target: string; timeoutMs: number;
+    const { port, path, count, first, target: hash, timeoutMs, browser } = message as unknown as {
+      port: number; path: string; count: number; first: number; target: string; timeoutMs: number; browser?: ViewerBrowser;
     };
     viewers = [];
     seen = new Set();
@@ -83,7 +84,7 @@ serve({
       for (let i = 0; i < count; i++) {
         const viewer = new BenchViewer(hashes, onFrame);
         viewers.push(viewer);
-        viewer.open({ port, path, localAddress: loopbackAddress(first + i) }, () => {
+        viewer.open({ port, path, localAddress: loopbackAddress(first + i), browser }, () => {
           opened += 1;
           if (opened === count) finish();
         });

@@ -1,6 +1,7 @@
 import { Child, cpuSeconds, now } from './ipc.js';
 import { distribution } from './statistics.js';
 import { loopbackAddress } from './viewer.js';
+import type { ViewerBrowser } from './viewer.js';
 
 /**
  * The parent's side of the client processes (`client-worker.ts`): opens viewers spread
@@ -32,8 +33,8 @@ export class Clients {
     return loopbackAddress(this.nextAddress++);
   }
 
-  /** Open `n` viewers spread over the workers, all at once; every viewer should come to hold `target`. */
-  async open(port: number, n: number, target: string, timeoutMs: number) {
+  /** Open `n` viewers spread over the workers, all at once, as `browser`; every viewer should come to hold `target`. */
+  async open(port: number, n: number, target: string, timeoutMs: number, browser: ViewerBrowser = 'chromium') {
     this.settled.clear();
     const first = this.nextAddress;
     this.nextAddress += n;
@@ -44,7 +45,7 @@ export class Clients {
         const count = share(i);
         const from = offset;
         offset += count;
-        return worker.call('open', { port, path: '/online.png', count, first: from, target, timeoutMs }, timeoutMs + 10_000);
+        return worker.call('open', { port, path: '/online.png', count, first: from, target, timeoutMs, browser }, timeoutMs + 10_000);
       }),
     );
     const errors: Record<string, number> = {};

@@ -2,6 +2,7 @@ import type { ProfileSummary } from './profile-summary.js';
 import type { FanoutResult } from './scenarios/fanout.js';
 import type { StormResult } from './scenarios/join-storm.js';
 import type { FloorLeaveResult, LeaveResult } from './scenarios/leave-storm.js';
+import type { FirefoxIdleResult } from './scenarios/firefox-idle.js';
 import type { SteadyResult } from './scenarios/steady.js';
 import { ratio } from './statistics.js';
 
@@ -15,6 +16,8 @@ export interface ServerRun {
   fanout?: FanoutResult;
   leave?: LeaveResult;
   floorLeave?: FloorLeaveResult;
+  /** The counter with Firefox's framing at rest (largest N). */
+  firefoxIdle?: FirefoxIdleResult;
 }
 
 /** The counter and the floor at one N. */

@@ -16,6 +16,10 @@ export interface BenchOptions {
   json: string | undefined;
   /** Options for userCounterMiddleware in the counter's process, as JSON. */
   counterOptions: string;
+  /** How long each quiet window measures CPU (the steady state, Firefox's framing at rest). */
+  idleSeconds: number;
+  /** Also measure Firefox's framing at rest (a join storm of Firefox requests on a fresh counter) at the largest N. */
+  firefoxIdle: boolean;
 }
 
 /** The options from the command line, with their defaults. */
@@ -42,6 +46,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     settleTimeoutMs: Number(value('--settle-timeout') ?? (quick ? 30_000 : 120_000)),
     json: value('--json'),
     counterOptions: value('--counter-options') ?? '{}',
+    idleSeconds: Number(value('--idle-seconds') ?? (quick ? 5 : 10)),
+    firefoxIdle: !argv.includes('--no-firefox-idle'),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Machine } from './machine.js';
 import { formatProfileSummary } from './profile-summary.js';
 import type { ProfileSummary } from './profile-summary.js';
 import type { FanoutResult } from './scenarios/fanout.js';
+import type { FirefoxIdleResult } from './scenarios/firefox-idle.js';
 import type { FrameResult } from './scenarios/frame.js';
 import type { StormResult } from './scenarios/join-storm.js';
 import type { FloorLeaveResult, LeaveResult } from './scenarios/leave-storm.js';
@@ -34,16 +35,22 @@ export const STORM_HEAD = [
   '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
 ];
 
-/** One join storm as a row of the table. */
-export function stormRow(r: StormResult): string {
+/** One join storm as a row of the table; `browser` names the viewers' browser when it is not Chromium. */
+export function stormRow(r: StormResult, browser?: string): string {
   const v = r.perViewer;
   const dropped = r.serverDisconnects ? ` (${r.serverDisconnects} dropped)` : '';
-  return `| ${r.kind} | ${r.n} | ${r.connected}${dropped} | ${fmt(r.connectMs)} (${fmt(v.connectDelayMs.p50)}/${fmt(v.connectDelayMs.p99)}) | ${fmt(r.listenOverflows)} | ${fmt(r.settleMs)}${r.settleMs === null ? ` (${r.holding} hold N)` : ''} | ${fmt(v.changes.mean, 2)} (${fmt(v.changes.max)}) | ${fmt(v.maxChangesPerSecond.max)} | ${fmt(v.keepAlives.mean, 2)} | ${fmt(v.bytes.mean / 1024, 2)} (${fmt(v.bytes.max / 1024, 2)}) | ${fmt(r.writesPerViewer, 2)} | ${fmt(r.cpuSeconds, 2)} (${fmt(r.clientCpuSeconds, 2)}) | ${fmt(r.renders)} | ${r.framesSeen} | ${fmt(r.rssAtSettleMB)} | ${fmt(r.loopDelayMaxMs)} |`;
+  return `| ${r.kind}${browser ? ` (${browser})` : ''} | ${r.n} | ${r.connected}${dropped} | ${fmt(r.connectMs)} (${fmt(v.connectDelayMs.p50)}/${fmt(v.connectDelayMs.p99)}) | ${fmt(r.listenOverflows)} | ${fmt(r.settleMs)}${r.settleMs === null ? ` (${r.holding} hold N)` : ''} | ${fmt(v.changes.mean, 2)} (${fmt(v.changes.max)}) | ${fmt(v.maxChangesPerSecond.max)} | ${fmt(v.keepAlives.mean, 2)} | ${fmt(v.bytes.mean / 1024, 2)} (${fmt(v.bytes.max / 1024, 2)}) | ${fmt(r.writesPerViewer, 2)} | ${fmt(r.cpuSeconds, 2)} (${fmt(r.clientCpuSeconds, 2)}) | ${fmt(r.renders)} | ${r.framesSeen} | ${fmt(r.rssAtSettleMB)} | ${fmt(r.loopDelayMaxMs)} |`;
 }
 
 /** The steady state after a storm, under its row. */
 export function steadyRow(kind: Kind, s: SteadyResult): string {
-  return `  steady state, ${kind}: ${s.streams} streams, RSS ${s.rssKB} KB/stream, heap ${s.heapKB} KB/stream (idle RSS ${s.idleRssMB} MB), CPU ${s.cpuPercent} % of a core`;
+  const writes = s.quiet.writesPerSecond === null ? '' : `, ${s.quiet.writesPerSecond} writes/s`;
+  return `  steady state, ${kind}: ${s.streams} streams, RSS ${s.rssKB} KB/stream, heap ${s.heapKB} KB/stream (idle RSS ${s.idleRssMB} MB), CPU ${s.cpuPercent} % of a core over ${s.quiet.seconds} s (${s.quiet.cpuPercentPer10000} % per 10 000 streams${writes})`;
+}
+
+/** Firefox's framing at rest, under its storm's row. */
+export function firefoxIdleRow({ quiet, storm }: FirefoxIdleResult): string {
+  return `  at rest, Firefox's framing: ${storm.connected} streams, CPU ${quiet.cpuPercent} % of a core over ${quiet.seconds} s (${quiet.cpuPercentPer10000} % per 10 000 streams, ${fmt(quiet.writesPerSecond)} writes/s)`;
 }
 
 /** The fan-out, under the counter's row. */
@@ -62,8 +69,8 @@ export function floorLeaveRow(l: FloorLeaveResult): string {
   return `  leave storm, floor: ${l.leavers} leave; all closed after ${fmt(l.closedMs)} ms (polled over IPC), CPU ${fmt(l.cpuSeconds, 2)} s`;
 }
 
-/** What is printed after the storms: the ratios to the floors, the targets and the profiles' summaries. */
-export function summaryLines(results: Comparisons & { targets: Target[] }, maxN: number, profiles: (ProfileSummary | undefined)[]): string[] {
+/** What is printed after the storms: the ratios to the floors, the goals and targets, and the profiles' summaries. */
+export function summaryLines(results: Comparisons & { targets: Target[]; goals: Target[] }, maxN: number, profiles: (ProfileSummary | undefined)[]): string[] {
   const { joinStorms, steady, expressFloor } = results;
   const lines = ['\n## Ratios to the floor', '| N | connect | CPU | RSS/stream at settle |', '|--:|--:|--:|--:|'];
   for (const s of joinStorms) lines.push(`| ${s.n} | ${fmt(s.ratios.connect, 2)}× | ${fmt(s.ratios.cpu, 2)}× | ${fmt(s.ratios.rssAtSettlePerStream, 2)}× |`);
@@ -78,8 +85,11 @@ export function summaryLines(results: Comparisons & { targets: Target[] }, maxN:
       `| counter ÷ Express floor | ${fmt(counterTo.connect, 2)}× | ${fmt(counterTo.cpu, 2)}× | ${fmt(counterTo.rssPerStream, 2)}× |`,
     );
   }
+  const judged = (t: Target) => `- ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'} ${t.target}: ${t.measured}`;
+  lines.push('\n## Goals (issue 23): per viewer, against the floor of this run');
+  for (const t of results.goals) lines.push(judged(t));
   lines.push('\n## Targets (issue 3)');
-  for (const t of results.targets) lines.push(`- ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'} ${t.target}: ${t.measured}`);
+  for (const t of results.targets) lines.push(judged(t));
   for (const profile of profiles) if (profile) lines.push(`\n${formatProfileSummary({ ...profile, bySelf: profile.bySelf.slice(0, 15), byTotal: profile.byTotal.slice(0, 15) })}`);
   return lines;
 }

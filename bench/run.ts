@@ -5,8 +5,9 @@ import type { ServerRun, SizeRun } from './comparisons.js';
 import { loadAverage, machine } from './machine.js';
 import { maxConnectionsFor, parseOptions } from './options.js';
 import type { BenchOptions } from './options.js';
-import { fanoutRow, floorLeaveRow, frameLine, leaveRow, machineLine, STORM_HEAD, steadyRow, stormRow, summaryLines } from './report.js';
+import { fanoutRow, firefoxIdleRow, floorLeaveRow, frameLine, leaveRow, machineLine, STORM_HEAD, steadyRow, stormRow, summaryLines } from './report.js';
 import { fanout } from './scenarios/fanout.js';
+import { firefoxIdle } from './scenarios/firefox-idle.js';
 import { frameScenario } from './scenarios/frame.js';
 import { joinStorm } from './scenarios/join-storm.js';
 import { floorLeave, leaveStorm } from './scenarios/leave-storm.js';
@@ -14,6 +15,7 @@ import { steadyState } from './scenarios/steady.js';
 import { startServer, stopReadingCounts } from './servers.js';
 import type { Kind } from './servers.js';
 import { round } from './statistics.js';
+import { perViewerGoals } from './per-viewer-goals.js';
 import { targets } from './targets.js';
 import type { Target } from './targets.js';
 import type { BenchViewer } from './viewer.js';
@@ -67,6 +69,20 @@ async function measureServer(kind: Kind, n: number, clients: Clients, options: B
   }
 }
 
+/** Firefox's framing at rest, on a fresh counter (`scenarios/firefox-idle.ts`). */
+async function measureFirefoxIdle(n: number, clients: Clients, options: BenchOptions, log: Log) {
+  const server = await startServer('server', options);
+  try {
+    const result = await firefoxIdle(server, n, clients, options);
+    log(stormRow(result.storm, 'Firefox'));
+    log(firefoxIdleRow(result));
+    await clients.leave();
+    return result;
+  } finally {
+    await server.child.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = Date.now();
@@ -87,6 +103,7 @@ async function main(): Promise<void> {
     for (const n of options.sizes) {
       const deep = n === maxN;
       const server = await measureServer('server', n, clients, options, deep, log);
+      if (deep && options.firefoxIdle) server.firefoxIdle = await measureFirefoxIdle(n, clients, options, log);
       const floor = options.floor ? await measureServer('floor', n, clients, options, deep, log) : undefined;
       runs.push({ n, server, floor });
     }
@@ -100,21 +117,24 @@ async function main(): Promise<void> {
   const { joinStorms, steady, expressFloor: expressFloorRatios } = compare(runs, expressFloor, maxN);
   const results = {
     machine: info,
-    options: { quick: options.quick, sizes: options.sizes, backlog: options.backlog, maxConnections: maxConnectionsFor(options), counterOptions: JSON.parse(options.counterOptions) as object, clientProcesses: clients.workers.length, fanoutRounds: options.fanoutRounds },
+    options: { quick: options.quick, sizes: options.sizes, backlog: options.backlog, maxConnections: maxConnectionsFor(options), counterOptions: JSON.parse(options.counterOptions) as object, clientProcesses: clients.workers.length, fanoutRounds: options.fanoutRounds, idleSeconds: options.idleSeconds },
     joinStorms,
     steady,
     expressFloor: expressFloorRatios,
     fanout: deepRun.server.fanout,
     leave: deepRun.server.leave,
     floorLeave: deepRun.floor?.floorLeave,
+    firefoxIdle: deepRun.server.firefoxIdle,
     frame,
     profiles: options.profile
-      ? { joinStorm: deepRun.server.profile, steady: deepRun.server.steadyProfile, fanout: deepRun.server.fanout?.profile, leaveStorm: deepRun.server.leave?.profile }
+      ? { joinStorm: deepRun.server.profile, steady: deepRun.server.steadyProfile, fanout: deepRun.server.fanout?.profile, leaveStorm: deepRun.server.leave?.profile, firefoxIdle: deepRun.server.firefoxIdle?.profile }
       : undefined,
     targets: [] as Target[],
+    goals: [] as Target[],
     durationSeconds: 0,
   };
   results.targets = targets(results, maxN);
+  results.goals = perViewerGoals(results, maxN);
   results.durationSeconds = round((Date.now() - started) / 1000);
   info.loadAverageAtEnd = loadAverage();
 

@@ -4,11 +4,16 @@ import type { HashTable } from './frame-hash.js';
 import { MultipartScanner } from './multipart-scanner.js';
 import { now } from './ipc.js';
 
-/** Where a viewer connects, and from which loopback address. */
+/** Which browser a viewer's request says it is: its framing (lib/stream-framing.ts) follows. */
+export type ViewerBrowser = 'chromium' | 'firefox';
+
+/** Where a viewer connects, from which loopback address, and as which browser. */
 interface ViewerTarget {
   readonly port: number;
   readonly path: string;
   readonly localAddress: string;
+  /** Chromium's request by default: whole frames only. Firefox's gets heartbeat bytes. */
+  readonly browser?: ViewerBrowser;
 }
 
 /** The loopback source address of viewer number `index`: 127.x.y.z, never 127.0.0.x. */
@@ -19,29 +24,44 @@ export function loopbackAddress(index: number): string {
 const EMPTY = Buffer.alloc(0);
 const requests = new Map<string, Buffer>();
 
-/** What Chromium sends for an `<img>` on the page at `/`: the same bytes for every viewer. */
-function requestBytes(port: number, path: string): Buffer {
-  const key = `${port} ${path}`;
+/** The request head lines each browser sends for an `<img>` on the page at `/`, after its request line and Host. */
+const BROWSER_HEADERS: Record<ViewerBrowser, (port: number) => string[]> = {
+  chromium: (port) => [
+    'Connection: keep-alive',
+    'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36',
+    'Accept: image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8',
+    'Sec-Fetch-Site: same-origin',
+    'Sec-Fetch-Mode: no-cors',
+    'Sec-Fetch-Dest: image',
+    `Referer: http://127.0.0.1:${port}/`,
+    'Accept-Encoding: gzip, deflate, br, zstd',
+    'Accept-Language: en-US,en;q=0.9',
+  ],
+  firefox: (port) => [
+    'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0',
+    'Accept: image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5',
+    'Accept-Language: en-US,en;q=0.5',
+    'Accept-Encoding: gzip, deflate, br, zstd',
+    'Connection: keep-alive',
+    `Referer: http://127.0.0.1:${port}/`,
+    'Sec-Fetch-Dest: image',
+    'Sec-Fetch-Mode: no-cors',
+    'Sec-Fetch-Site: same-origin',
+    'Priority: u=5, i',
+  ],
+};
+
+/**
+ * What `browser` sends for an `<img>` on the page at `/`: the same bytes for every viewer. Firefox's
+ * asks for a URL of its page view's own (`?view=`, as `res.locals.userCounter` writes it), or the
+ * counter would redirect it there first.
+ */
+function requestBytes(port: number, path: string, browser: ViewerBrowser): Buffer {
+  const key = `${port} ${path} ${browser}`;
   let bytes = requests.get(key);
   if (!bytes) {
-    bytes = Buffer.from(
-      [
-        `GET ${path} HTTP/1.1`,
-        `Host: 127.0.0.1:${port}`,
-        'Connection: keep-alive',
-        'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36',
-        'Accept: image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8',
-        'Sec-Fetch-Site: same-origin',
-        'Sec-Fetch-Mode: no-cors',
-        'Sec-Fetch-Dest: image',
-        `Referer: http://127.0.0.1:${port}/`,
-        'Accept-Encoding: gzip, deflate, br, zstd',
-        'Accept-Language: en-US,en;q=0.9',
-        '',
-        '',
-      ].join('\r\n'),
-      'latin1',
-    );
+    const target = browser === 'firefox' ? `${path}${path.includes('?') ? '&' : '?'}view=bench` : path;
+    bytes = Buffer.from([`GET ${target} HTTP/1.1`, `Host: 127.0.0.1:${port}`, ...BROWSER_HEADERS[browser](port), '', ''].join('\r\n'), 'latin1');
     requests.set(key, bytes);
   }
   return bytes;
@@ -107,7 +127,7 @@ export class BenchViewer {
     const socket = net.connect({ host: '127.0.0.1', port: target.port, localAddress: target.localAddress });
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.write(requestBytes(target.port, target.path));
+    socket.write(requestBytes(target.port, target.path, target.browser ?? 'chromium'));
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => {
       this.error ??= error.message;

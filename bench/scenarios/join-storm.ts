@@ -7,6 +7,7 @@ import type { BenchOptions } from '../options.js';
 import { memory } from '../servers.js';
 import type { Kind, Memory, RunningServer } from '../servers.js';
 import { MB, round } from '../statistics.js';
+import type { ViewerBrowser } from '../viewer.js';
 
 /** One join storm: what the server and the viewers did from the first connect until every viewer held the frame for N. */
 export interface StormResult {
@@ -41,11 +42,11 @@ export interface StormResult {
 }
 
 /**
- * All `n` viewers open at once against a fresh server; resolves once every viewer holds
- * the frame for N (or the settle timeout passed), with the idle process's memory measured
- * before. With `profiled`, the counter's CPU profile of the storm.
+ * All `n` viewers open at once against a fresh server, each a `browser`'s request (Chromium's
+ * by default); resolves once every viewer holds the frame for N (or the settle timeout passed),
+ * with the idle process's memory measured before. With `profiled`, the counter's CPU profile of the storm.
  */
-export async function joinStorm(server: RunningServer, n: number, clients: Clients, options: BenchOptions, profiled: boolean): Promise<{ storm: StormResult; idle: Memory; profile?: ProfileSummary }> {
+export async function joinStorm(server: RunningServer, n: number, clients: Clients, options: BenchOptions, profiled: boolean, browser: ViewerBrowser = 'chromium'): Promise<{ storm: StormResult; idle: Memory; profile?: ProfileSummary }> {
   const { kind, child, port } = server;
   if (kind !== 'server') await child.call('frame', { png: pngFor(n) });
   await sleep(500);
@@ -58,7 +59,7 @@ export async function joinStorm(server: RunningServer, n: number, clients: Clien
 
   let target = hashFor(n);
   const tcpBefore = tcpCounters();
-  const opened = await clients.open(port, n, target, options.settleTimeoutMs);
+  const opened = await clients.open(port, n, target, options.settleTimeoutMs, browser);
   const tcpAfter = tcpCounters();
   // A viewer the kernel reset while the listen queue overflowed never reached the server:
   // the others are to show the count of those connected, not N.

@@ -1,7 +1,8 @@
-import { cpuSeconds, now, sleep } from '../ipc.js';
+import { sleep } from '../ipc.js';
 import type { BenchOptions } from '../options.js';
-import { summariseProfile } from '../profile-summary.js';
 import type { ProfileSummary } from '../profile-summary.js';
+import { quietCpu } from '../quiet-cpu.js';
+import type { QuietCpu } from '../quiet-cpu.js';
 import { memory, perStream } from '../servers.js';
 import type { Memory, MemoryPerStream, RunningServer } from '../servers.js';
 import { MB, round } from '../statistics.js';
@@ -13,30 +14,21 @@ export interface SteadyResult extends MemoryPerStream {
   streams: number;
   /** CPU of one core used with the streams open and nothing changing (heartbeats, keep-alives). */
   cpuPercent: number;
+  /** The quiet window in full: its length, CPU per 10 000 streams, writes per second. */
+  quiet: QuietCpu;
   idleRssMB: number;
   idleHeapMB: number;
 }
 
 /**
- * 1 s after the storm, 3 s in which nothing changes (only keep-alives and heartbeats):
- * the server's CPU, then its memory after a collection against `idle`. The counter's
- * quiet is profiled with `--profile`.
+ * 1 s after the storm, `--idle-seconds` in which nothing changes (only keep-alives and
+ * heartbeats): the server's CPU, then its memory after a collection against `idle`. The
+ * counter's quiet is profiled with `--profile`.
  */
 export async function steadyState(server: RunningServer, n: number, streams: number, idle: Memory, options: BenchOptions): Promise<{ steady: SteadyResult; profile?: ProfileSummary }> {
-  const { kind, child } = server;
   await sleep(1000);
-  const profiled = options.profile && kind === 'server';
-  if (profiled) await child.call('profileStart', { intervalMicros: 250 });
-  const quietFrom = { cpu: cpuSeconds(child.pid), at: now() };
-  await sleep(3000);
-  const quietCpu = cpuSeconds(child.pid) - quietFrom.cpu;
-  const cpuPercent = round((100 * quietCpu * 1000) / (now() - quietFrom.at));
-  let profile: ProfileSummary | undefined;
-  if (profiled) {
-    const { file } = await child.call('profileStop', { dir: options.profileDir, name: `steady-${n}` });
-    profile = { ...summariseProfile(file as string), processCpuMs: round(quietCpu * 1000) };
-  }
-  const at = await memory(child);
-  const steady = { n, streams, cpuPercent, idleRssMB: round(idle.rss / MB), idleHeapMB: round(idle.heapUsed / MB), ...perStream(at, idle, Math.max(1, streams)) };
+  const { quiet, profile } = await quietCpu(server, streams, options, `steady-${n}`);
+  const at = await memory(server.child);
+  const steady = { n, streams, cpuPercent: quiet.cpuPercent, quiet, idleRssMB: round(idle.rss / MB), idleHeapMB: round(idle.heapUsed / MB), ...perStream(at, idle, Math.max(1, streams)) };
   return { steady, profile };
 }

@@ -1,0 +1,48 @@
+import { cpuSeconds, now, sleep } from './ipc.js';
+import type { BenchOptions } from './options.js';
+import { summariseProfile } from './profile-summary.js';
+import type { ProfileSummary } from './profile-summary.js';
+import type { RunningServer } from './servers.js';
+import { round } from './statistics.js';
+
+/** What a server spent while nothing changed: only keep-alives and heartbeats (the counter), or nothing (the floors). */
+export interface QuietCpu {
+  /** The window measured, in seconds. */
+  seconds: number;
+  /** CPU used, as % of one core. */
+  cpuPercent: number;
+  /** The same for 10 000 streams (scaled by the streams open): issue 23's goals are per 10 000. */
+  cpuPercentPer10000: number;
+  /** `res.write` calls per second in the counter's process (null for the floors, which write nothing then). */
+  writesPerSecond: number | null;
+}
+
+/**
+ * The server's CPU over `options.idleSeconds` with `streams` streams open and nothing changing.
+ * /proc counts CPU in 10 ms ticks: 10 s resolve 0.1 % of a core. Profiled with `--profile` (the
+ * counter only) as `<name>.cpuprofile`.
+ */
+export async function quietCpu(server: RunningServer, streams: number, options: BenchOptions, name: string): Promise<{ quiet: QuietCpu; profile?: ProfileSummary }> {
+  const { kind, child } = server;
+  const profiled = options.profile && kind === 'server';
+  if (profiled) await child.call('profileStart', { intervalMicros: 250 });
+  const before = kind === 'server' ? await child.call('usage') : undefined;
+  const from = { cpu: cpuSeconds(child.pid), at: now() };
+  await sleep(options.idleSeconds * 1000);
+  const cpu = cpuSeconds(child.pid) - from.cpu;
+  const seconds = (now() - from.at) / 1000;
+  const after = kind === 'server' ? await child.call('usage') : undefined;
+  let profile: ProfileSummary | undefined;
+  if (profiled) {
+    const { file } = await child.call('profileStop', { dir: options.profileDir, name });
+    profile = { ...summariseProfile(file as string), processCpuMs: round(cpu * 1000) };
+  }
+  const cpuPercent = (100 * cpu) / seconds;
+  const quiet: QuietCpu = {
+    seconds: round(seconds, 1),
+    cpuPercent: round(cpuPercent, 2),
+    cpuPercentPer10000: round((cpuPercent * 10_000) / Math.max(1, streams), 2),
+    writesPerSecond: before && after ? round(((after.writes as number) - (before.writes as number)) / seconds) : null,
+  };
+  return { quiet, profile };
+}
