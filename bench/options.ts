@@ -46,7 +46,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     settleTimeoutMs: Number(value('--settle-timeout') ?? (quick ? 30_000 : 120_000)),
     json: value('--json'),
     counterOptions: value('--counter-options') ?? '{}',
-    idleSeconds: Number(value('--idle-seconds') ?? (quick ? 5 : 10)),
+    idleSeconds: Number(value('--idle-seconds') ?? (quick ? 3 : 8)),
     firefoxIdle: !argv.includes('--no-firefox-idle'),
   };
 }

@@ -45,12 +45,12 @@ export function stormRow(r: StormResult, browser?: string): string {
 /** The steady state after a storm, under its row. */
 export function steadyRow(kind: Kind, s: SteadyResult): string {
   const writes = s.quiet.writesPerSecond === null ? '' : `, ${s.quiet.writesPerSecond} writes/s`;
-  return `  steady state, ${kind}: ${s.streams} streams, RSS ${s.rssKB} KB/stream, heap ${s.heapKB} KB/stream (idle RSS ${s.idleRssMB} MB), CPU ${s.cpuPercent} % of a core over ${s.quiet.seconds} s (${s.quiet.cpuPercentPer10000} % per 10 000 streams${writes})`;
+  return `  steady state, ${kind}: ${s.streams} streams, RSS ${s.rssKB} KB/stream, heap ${s.heapKB} KB/stream (idle RSS ${s.idleRssMB} MB), CPU ${s.cpuPercent} % of a core (median of ${s.quiet.windows.join(', ')} % over ${s.quiet.seconds} s each; ${s.quiet.cpuPercentPer10000} % per 10 000 streams${writes})`;
 }
 
 /** Firefox's framing at rest, under its storm's row. */
 export function firefoxIdleRow({ quiet, storm }: FirefoxIdleResult): string {
-  return `  at rest, Firefox's framing: ${storm.connected} streams, CPU ${quiet.cpuPercent} % of a core over ${quiet.seconds} s (${quiet.cpuPercentPer10000} % per 10 000 streams, ${fmt(quiet.writesPerSecond)} writes/s)`;
+  return `  at rest, Firefox's framing: ${storm.connected} streams, CPU ${quiet.cpuPercent} % of a core (median of ${quiet.windows.join(', ')} % over ${quiet.seconds} s each; ${quiet.cpuPercentPer10000} % per 10 000 streams, ${fmt(quiet.writesPerSecond)} writes/s)`;
 }
 
 /** The fan-out, under the counter's row. */

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import express from 'express';
@@ -35,24 +36,29 @@ encoder.encodeSync = function countedEncodeSync(this: PalettePngEncoder, indices
   return encodeSync.call(this, indices);
 };
 
-// Writes to the streams: how many calls and bytes, and when the last frame-sized one
-// happened (heartbeats are 1 byte), to tell the server's part of a fan-out from the clients'.
+// Writes to the streams: how many, and bytes, and when the last frame-sized one happened
+// (heartbeats are 1 byte), to tell the server's part of a fan-out from the clients'. Counted
+// where a socket hands its bytes to the kernel (`_writeGeneric`, Node's own, once per write or
+// writev system call): the counter writes a stream's body straight to its socket
+// (lib/response-body.ts), past `res.write`.
 let writes = 0;
 let frameWrites = 0;
 let writtenBytes = 0;
 let lastFrameWriteAt = 0;
-const response = http.ServerResponse.prototype;
-const { write } = response;
-response.write = function countedWrite(this: http.ServerResponse, chunk: unknown, ...rest: unknown[]) {
-  const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).length;
+type WriteGeneric = (this: net.Socket, writev: boolean, data: unknown, ...rest: unknown[]) => unknown;
+const socketPrototype = net.Socket.prototype as unknown as { _writeGeneric: WriteGeneric };
+const writeGeneric = socketPrototype._writeGeneric;
+socketPrototype._writeGeneric = function countedWrite(this: net.Socket, writev: boolean, data: unknown, ...rest: unknown[]) {
+  const sizeOf = (chunk: unknown) => (typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).length);
+  const size = writev ? (data as { chunk: unknown }[]).reduce((sum, { chunk }) => sum + sizeOf(chunk), 0) : sizeOf(data);
   writes += 1;
   writtenBytes += size;
   if (size >= 100) {
     frameWrites += 1;
     lastFrameWriteAt = now();
   }
-  return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-} as typeof write;
+  return writeGeneric.call(this, writev, data, ...rest);
+};
 
 const backlog = Number(process.env.BENCH_BACKLOG ?? 511);
 const app = express();
@@ -76,8 +82,9 @@ router.counter.events.on('change', ({ count }) => {
 router.counter.events.on('connect', () => (connects += 1));
 router.counter.events.on('disconnect', () => (disconnects += 1));
 
+// Sampled only during a join storm: at rest its 100 wake-ups a second would be most of what an
+// idle counter costs, and the floors have none.
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
 
 const server = http.createServer(app);
 server.listen({ port: 0, host: '127.0.0.1', backlog }, () => {
@@ -106,7 +113,11 @@ serve({
       loopDelayMaxMs: loopDelay.max / 1e6,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     };
-    if (message.resetLoopDelay) loopDelay.reset();
+    if (message.resetLoopDelay) {
+      loopDelay.reset();
+      loopDelay.enable();
+    }
+    if (message.stopLoopDelay) loopDelay.disable();
     return result;
   },
   heapSnapshot: writeSnapshot,

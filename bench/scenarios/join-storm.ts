@@ -79,7 +79,7 @@ export async function joinStorm(server: RunningServer, n: number, clients: Clien
   await sleep(250);
   const held = await clients.heldSince(target);
   const times = held.filter((time): time is number => time !== null);
-  const after = kind === 'server' ? await child.call('usage') : undefined;
+  const after = kind === 'server' ? await child.call('usage', { stopLoopDelay: true }) : undefined;
   const perViewer = await clients.stats();
 
   const storm: StormResult = {
