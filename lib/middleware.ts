@@ -78,7 +78,7 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
 
   const reader = new RequestReader(config);
   const tags = new BrowserTags(config);
-  const streams = new StreamRoute({ config, store, registry, reader, tags, format, tickMs, stats, events, report });
+  const streams = new StreamRoute({ config, store, registry, reader, tags, format, ticker, stats, events, report });
   const pages: PageViewSettings = { path: config.path, width: config.image.width, height: config.image.height, tags, addressOf: (req) => reader.addressOf(req) };
   const staticRoute = new StaticImageRoute({ config, store, reader, registry, shelfOf, rendererFor, isClosing: () => streams.isClosing, report });
   const json = new JsonEndpoint(config.jsonPath, store, reader, config.room !== undefined);

@@ -6,6 +6,7 @@ import { WITHOUT_HEARTBEATS } from './stream-framing.js';
 import { monotonicNow } from './clock.js';
 import { PeriodicWrites } from './periodic-writes.js';
 import type { PeriodicWriteSettings } from './periodic-writes.js';
+import type { TickAllowance, TickedStream } from './stream-ticker.js';
 
 /** How a writer paces itself; the same for every stream of a counter. */
 export interface WriterSettings extends PeriodicWriteSettings {
@@ -16,6 +17,8 @@ export interface WriterSettings extends PeriodicWriteSettings {
   readonly maxStreamMs: number;
   /** Where every writer of a counter adds up what it sent and dropped. */
   readonly stats: WriterStats;
+  /** The counter's shared tick (lib/stream-ticker.ts), told when a writer's socket fills up. */
+  readonly ticker?: { soon(stream: TickedStream): void };
 }
 
 /**
@@ -37,7 +40,7 @@ type WithWriter = ServerResponse & { [WRITER]?: MultipartWriter };
 
 // One listener function for every stream (the writer hangs on the response), so that
 // ten thousand streams do not cost ten thousand closures each.
-function onResponseDrain(this: WithWriter): void {
+function onDrain(this: WithWriter): void {
   this[WRITER]?.drained();
 }
 function onResponseClose(this: WithWriter): void {
@@ -100,7 +103,7 @@ export class MultipartWriter {
    */
   start(first: Frame | undefined, lastFrame?: LastFrame): void {
     this.lastFrame = lastFrame;
-    this.response.on('drain', onResponseDrain);
+    this.response.on('drain', onDrain);
     if (first) {
       // One write (one system call) for the preamble and the first frame; a copy made per stream
       // and let go at once, not kept with every frame.
@@ -129,31 +132,31 @@ export class MultipartWriter {
   };
 
   /**
-   * Called on the counter's shared tick: reap a stalled viewer, end the stream after
-   * `maxStreamMs`, and, when `mayWrite`, make the periodic write that is due (a keep-alive
-   * re-send, else when `heartbeats` a heartbeat byte: lib/periodic-writes.ts). The ticker hands
-   * out `mayWrite` within a budget of writes per second, so these duties slow down for a huge
-   * audience instead of swamping it, and holds heartbeats back while the event loop is busy.
-   * Returns whether it wrote.
+   * Called on the counter's shared tick when this stream has something due: reap a stalled
+   * viewer, end the stream after `maxStreamMs`, and make the periodic write that is due (a
+   * keep-alive re-send, else for a browser that gets them a heartbeat byte: lib/periodic-writes.ts)
+   * within `allowance`, the ticker's budget of writes, which also holds them back while the event
+   * loop is busy. Returns when to be called again (see `TickedStream`); undefined once ended.
    */
-  tick(now: number, mayWrite: boolean, heartbeats = true): boolean {
-    if (this.finished) return false;
+  tick(now: number, allowance: TickAllowance): number | undefined {
+    if (this.finished) return undefined;
+    const { maxStreamMs, tickMs } = this.settings;
+    const endAt = maxStreamMs > 0 ? this.openedAt + maxStreamMs : Infinity;
     // Also for a viewer that is behind: the end is queued after what it has not read yet.
-    if (!this.ending && this.settings.maxStreamMs > 0 && now - this.openedAt >= this.settings.maxStreamMs) {
-      void this.endFromServer();
-      return this.finished;
-    }
+    if (!this.ending && now >= endAt) void this.endFromServer();
+    if (this.finished) return undefined;
     if (this.blocked) {
       this.checkStall(now);
-      return false;
+      return this.finished ? undefined : now + tickMs;
     }
-    if (this.ending) return false;
+    // An ending stream writes only its end; until it is written, its stall is watched.
     const frame = this.latest;
-    if (!frame || !mayWrite) return false;
-    const due = this.periodic.due(now, heartbeats);
+    if (this.ending || !frame) return now + tickMs;
+    const due = this.periodic.due(now, allowance);
     if (due === 'frame') this.writeFrame(frame);
     else if (due === 'heartbeat') this.write(this.periodic.heartbeat(frame));
-    return due !== undefined;
+    if (this.blocked) return now + tickMs;
+    return Math.min(endAt, this.periodic.nextAt(now, allowance));
   }
 
   /**
@@ -214,6 +217,8 @@ export class MultipartWriter {
       this.blocked = true;
       this.lastProgressAt = monotonicNow();
       this.lastWritableLength = this.response.writableLength;
+      // Its stall is checked at every tick from now on.
+      this.settings.ticker?.soon(this);
     }
   }
 

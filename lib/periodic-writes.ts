@@ -1,6 +1,7 @@
 import { monotonicNow } from './clock.js';
 import type { Frame } from './multipart-format.js';
 import { PNG_HEADER_LENGTH } from './multipart-format.js';
+import type { TickAllowance } from './stream-ticker.js';
 
 /** When a stream writes between frames; the same for every stream of a counter. */
 export interface PeriodicWriteSettings {
@@ -11,6 +12,20 @@ export interface PeriodicWriteSettings {
   /** The period of the shared tick that asks what is due (`lib/stream-ticker.ts`). */
   readonly tickMs: number;
 }
+
+/**
+ * The longest a stream goes without a whole frame when keep-alives are on, whatever the write
+ * budget or a busy event loop (a longer `keepAliveMs` is its own cap); the budget stretches the
+ * keep-alive this far at 10 000 streams. It bounds what waits on the next whole part: a proxy's
+ * idle limit (the shortest documented is 30 s), a vanished viewer (seen `vanishTimeoutMs` after
+ * the first write it does not acknowledge: 20 + 20 s at most), a closed page behind HAProxy or
+ * Apache (noticed at their second write), and Firefox's stream of a page navigated away from
+ * (dropped when a whole part arrives).
+ */
+export const KEEP_ALIVE_CAP_MS = 20_000;
+
+/** A write held back while the event loop is busy is looked at again this much later. */
+const HELD_BACK_MS = 1000;
 
 /**
  * One stream's writes between frames: keep-alive re-sends of the latest frame, and (for a
@@ -43,16 +58,44 @@ export class PeriodicWrites {
   }
 
   /**
-   * What is due at `now`: the whole latest frame (a keep-alive), one heartbeat byte, or nothing.
-   * `heartbeats`: false while the ticker holds them back (a busy event loop).
+   * What to write at `now`: the whole latest frame (a keep-alive), one heartbeat byte, or
+   * nothing; a write takes one from `allowance`. A keep-alive at its cap goes out whatever
+   * `allowance` says; otherwise nothing goes out past the budget or while the loop is busy.
    */
-  due(now: number, heartbeats: boolean): 'frame' | 'heartbeat' | undefined {
-    // Half a tick of slack: a timer that fires a millisecond early must not skip a whole tick.
+  due(now: number, allowance: TickAllowance): 'frame' | 'heartbeat' | undefined {
     const { keepAliveMs, heartbeatMs, tickMs } = this.settings;
-    const keepAliveDue = keepAliveMs > 0 && now - this.lastFrameAt >= keepAliveMs - tickMs / 2;
-    const heartbeatDue = heartbeats && this.heartbeats && heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - tickMs / 2;
-    if (keepAliveDue || (heartbeatDue && this.aheadBytes >= PNG_HEADER_LENGTH)) return 'frame';
-    return heartbeatDue ? 'heartbeat' : undefined;
+    // Half a tick of slack: a timer that fires a millisecond early must not skip a whole tick.
+    const slack = tickMs / 2;
+    const sinceFrame = now - this.lastFrameAt;
+    const keepAliveDue = keepAliveMs > 0 && sinceFrame >= keepAliveMs - slack;
+    if (keepAliveDue && sinceFrame >= this.capMs - slack) {
+      allowance.writes -= 1;
+      return 'frame';
+    }
+    if (allowance.writes <= 0 || !allowance.relaxed) return undefined;
+    const heartbeatDue = this.heartbeats && heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - slack;
+    if (!keepAliveDue && !heartbeatDue) return undefined;
+    allowance.writes -= 1;
+    return keepAliveDue || this.aheadBytes >= PNG_HEADER_LENGTH ? 'frame' : 'heartbeat';
+  }
+
+  /**
+   * When the ticker should look at this stream again, after `due` at `now`: when its next write
+   * falls due; `now` when one is due and waits for the budget; a moment later when the busy loop
+   * holds it back (at most until the keep-alive's cap). Infinity: no periodic write at all.
+   */
+  nextAt(now: number, allowance: TickAllowance): number {
+    const { keepAliveMs, heartbeatMs, tickMs } = this.settings;
+    const keepAliveAt = keepAliveMs > 0 ? this.lastFrameAt + keepAliveMs : Infinity;
+    const heartbeatAt = this.heartbeats && heartbeatMs > 0 ? this.lastWriteAt + heartbeatMs : Infinity;
+    const next = Math.min(keepAliveAt, heartbeatAt);
+    if (next - tickMs / 2 > now) return next;
+    if (allowance.relaxed) return now;
+    return Math.max(now + tickMs, Math.min(now + HELD_BACK_MS, keepAliveMs > 0 ? this.lastFrameAt + this.capMs : Infinity));
+  }
+
+  private get capMs(): number {
+    return Math.max(KEEP_ALIVE_CAP_MS, this.settings.keepAliveMs);
   }
 
   /** The next heartbeat: one more byte of `frame`'s PNG. */

@@ -20,6 +20,7 @@ import { shedRequestState } from './request-footprint.js';
 import { DEFAULT_ROOM } from './room-names.js';
 import type { RoomRegistry } from './room-registry.js';
 import { framingFor, isGecko } from './stream-framing.js';
+import type { StreamTicker } from './stream-ticker.js';
 import type { UserCounterEvents } from './types/index.js';
 import { VanishTimeout } from './vanish-timeout.js';
 
@@ -35,8 +36,8 @@ interface StreamRouteSettings {
   /** Tells browsers apart for `maxStreamsPerBrowser` (shared with the page helper). */
   readonly tags: BrowserTags;
   readonly format: MultipartFormat;
-  /** The period of the shared tick that drives every stream's keep-alives and heartbeats. */
-  readonly tickMs: number;
+  /** The shared tick that drives every stream's keep-alives and heartbeats. */
+  readonly ticker: StreamTicker;
   readonly stats: StatsRecorder;
   readonly events: Emitter<UserCounterEvents>;
   readonly report: (error: Error) => void;
@@ -70,13 +71,13 @@ export class StreamRoute {
   private closing = false;
 
   constructor(private readonly settings: StreamRouteSettings) {
-    const { config, format, tickMs, stats } = settings;
+    const { config, format, ticker, stats } = settings;
     this.limits = new ConnectionLimits({ ...config, defaultRoom: DEFAULT_ROOM });
     this.browsers = new BrowserStreams(config.maxStreamsPerBrowser);
     // Made with the counter, so that a system where it cannot work is reported at start.
     this.vanish = new VanishTimeout(config.vanishTimeoutMs, config.warnings);
     const { keepAliveMs, heartbeatMs, stallTimeoutMs, maxStreamMs } = config;
-    this.writerSettings = { format, keepAliveMs, heartbeatMs, tickMs, stallTimeoutMs, maxStreamMs, stats: stats.frames };
+    this.writerSettings = { format, keepAliveMs, heartbeatMs, tickMs: ticker.tickMs, stallTimeoutMs, maxStreamMs, stats: stats.frames, ticker };
     this.headers = {
       'Content-Type': format.contentType,
       'Cache-Control': 'no-store, no-cache, must-revalidate, no-transform',

@@ -55,6 +55,6 @@ export function startBroadcaster(initial = 0, { failing = () => false }: { faili
 
 /** Subscribe `n` idle streams (the window grows with them). */
 export function subscribeIdle(broadcaster: FrameBroadcaster, n: number): void {
-  const idle: BusSubscriber = { send: () => undefined, tick: () => false };
+  const idle: BusSubscriber = { send: () => undefined, tick: () => Infinity };
   for (let i = 0; i < n; i++) broadcaster.subscribe({ ...idle });
 }

@@ -64,7 +64,7 @@ test('a render that fails is reported and not retried until the count changes ag
 
 test('close() stops rendering; the shared tick stops with its last stream', async () => {
   const { broadcaster, set, broadcast } = startBroadcaster();
-  const streams: BusSubscriber[] = Array.from({ length: 3 }, () => ({ send: () => undefined, tick: () => false }));
+  const streams: BusSubscriber[] = Array.from({ length: 3 }, () => ({ send: () => undefined, tick: () => Infinity }));
   for (const stream of streams) broadcaster.subscribe(stream);
   broadcaster.close();
   set(5);
@@ -79,7 +79,7 @@ test('a burst of leaves is dropped from the bus in one pass, leaving exactly the
   jest.useRealTimers();
   const { broadcaster } = startBroadcaster();
   const recorder = broadcaster.bus.all.get('frame')!.slice();
-  const streams: BusSubscriber[] = Array.from({ length: 1000 }, () => ({ send: () => undefined, tick: () => false }));
+  const streams: BusSubscriber[] = Array.from({ length: 1000 }, () => ({ send: () => undefined, tick: () => Infinity }));
   for (const stream of streams) broadcaster.subscribe(stream);
   for (const stream of streams.slice(1)) broadcaster.unsubscribe(stream);
   await new Promise((resolve) => setImmediate(resolve));
@@ -100,7 +100,7 @@ test('a broadcast to a large audience reaches every stream once, a slice at a ti
       frames.push(frame.count);
       turns.push(turn);
     },
-    tick: () => false,
+    tick: () => Infinity,
   }));
   for (const stream of streams) broadcaster.subscribe(stream);
   // Counts event-loop turns while the broadcast runs: slices are separated by them. An

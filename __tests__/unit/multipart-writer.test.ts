@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { parseMultipart } from '@remix-run/multipart-parser';
 import { MultipartFormat } from '../../lib/multipart-format.js';
 import { MultipartWriter } from '../../lib/multipart-writer.js';
+import { KEEP_ALIVE_CAP_MS } from '../../lib/periodic-writes.js';
 import { PalettePngEncoder } from '../../lib/png-encoder.js';
 
 // The writer against a response whose socket fills up on demand: what it writes must always
@@ -12,6 +13,13 @@ import { PalettePngEncoder } from '../../lib/png-encoder.js';
 
 function settings(format: MultipartFormat) {
   return { format, keepAliveMs: 3000, heartbeatMs: 300, tickMs: 300, stallTimeoutMs: 60_000, maxStreamMs: 0, stats: { framesSent: 0, framesDropped: 0 } };
+}
+
+/** One tick of the shared ticker for `writer` alone: whether it wrote. `relaxed`: false while the event loop is busy. */
+function tick(writer: MultipartWriter, now: number, relaxed = true): boolean {
+  const allowance = { writes: 1, relaxed };
+  writer.tick(now, allowance);
+  return allowance.writes < 1;
 }
 
 function pngOfWidth(width: number): Buffer {
@@ -29,10 +37,10 @@ test('heartbeat bytes of one PNG size, then blocked, then a frame of another siz
   const wide = format.frame(2, pngOfWidth(60));
   writer.start(narrow);
   const start = monotonicNow();
-  for (let t = 1; t <= 20; t++) writer.tick(start + t * 1000, true);
+  for (let t = 1; t <= 20; t++) tick(writer, start + t * 1000);
   // The next heartbeat byte fills the socket; the wide frame arrives while it is full.
   response.full = true;
-  writer.tick(start + 30_000, true);
+  tick(writer, start + 30_000);
   writer.send(wide);
   response.full = false;
   writer.drained();
@@ -47,7 +55,7 @@ test('heartbeat bytes of one PNG size, then blocked, then a frame of another siz
   expect(stats).toEqual({ framesSent: 2, framesDropped: 0 });
 });
 
-test('told to hold heartbeats back (a busy server), a writer sends no heartbeat byte but still re-sends its frame when the keep-alive is due', () => {
+test('told to hold back (a busy server), a writer sends no heartbeat byte and no keep-alive until the keep-alive is at its cap', () => {
   const format = new MultipartFormat();
   const frame = format.frame(1, pngOfWidth(50));
   const started = () => {
@@ -61,13 +69,14 @@ test('told to hold heartbeats back (a busy server), a writer sends no heartbeat 
   const start = monotonicNow();
 
   const busy = started();
-  expect(busy.writer.tick(start + 1000, true, false)).toBe(false);
+  expect(tick(busy.writer, start + 1000, false)).toBe(false);
+  expect(tick(busy.writer, start + 3000, false)).toBe(false);
   expect(busy.response.chunks).toHaveLength(1);
-  expect(busy.writer.tick(start + 3000, true, false)).toBe(true);
+  expect(tick(busy.writer, start + KEEP_ALIVE_CAP_MS, false)).toBe(true);
   expect(busy.response.chunks.slice(1)).toEqual([frame.wire]);
 
   const idle = started();
-  expect(idle.writer.tick(start + 1000, true, true)).toBe(true);
+  expect(tick(idle.writer, start + 1000)).toBe(true);
   expect(idle.response.chunks.slice(1)).toEqual([frame.png.subarray(0, 1)]);
 });
 
@@ -78,9 +87,9 @@ test('without heartbeats (WebKit, Chromium, an unknown client) a writer sends no
   const writer = new MultipartWriter(response as unknown as ServerResponse, settings(format), () => undefined, WITHOUT_HEARTBEATS);
   writer.start(frame);
   const start = monotonicNow();
-  for (let t = 300; t < 3000; t += 300) expect(writer.tick(start + t, true, true)).toBe(false);
+  for (let t = 300; t < 3000; t += 300) expect(tick(writer, start + t)).toBe(false);
   expect(response.chunks).toEqual([Buffer.concat([format.preamble, frame.wire])]);
-  expect(writer.tick(start + 3000, true, true)).toBe(true);
+  expect(tick(writer, start + 3000)).toBe(true);
   expect(response.chunks.slice(1)).toEqual([frame.wire]);
 });
 
@@ -92,7 +101,7 @@ test('end(last) completes the open part with `last` whole, after heartbeat bytes
   const writer = new MultipartWriter(response as unknown as ServerResponse, settings(format), () => undefined, WITH_HEARTBEATS);
   writer.start(live);
   const start = monotonicNow();
-  for (let t = 1; t <= 5; t++) writer.tick(start + t * 300, true, true);
+  for (let t = 1; t <= 5; t++) tick(writer, start + t * 300);
   writer.end(ended);
   const body = Buffer.concat(response.chunks);
   expect(body.subarray(-format.closeDelimiter.length).equals(format.closeDelimiter)).toBe(true);
