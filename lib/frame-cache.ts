@@ -23,7 +23,7 @@ export class FrameCache {
   private readonly frames: Lru<string, Frame>;
 
   constructor(budgetBytes = FRAME_CACHE_BYTES) {
-    this.frames = new Lru(budgetBytes, (frame) => frame.wire.length);
+    this.frames = new Lru(budgetBytes, (frame) => frame.chunk.length);
   }
 
   /** The bytes of the frames kept. */

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
  */
 
 const PART_HEADERS = 'Content-Type: image/png\r\n\r\n';
+const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** The 8-byte signature every PNG starts with. */
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -38,6 +39,8 @@ export interface Frame {
   readonly png: Buffer;
   /** The PNG followed by the delimiter and the next part's headers: what a stream writes. */
   readonly wire: Buffer;
+  /** `wire` as one chunk of the chunked transfer coding, for a stream whose response has it (lib/response-body.ts). */
+  readonly chunk: Buffer;
 }
 
 /** The wire format for one boundary. */
@@ -76,7 +79,11 @@ export class MultipartFormat {
     if (png.includes(this.boundaryBytes)) {
       throw new Error(`The frame for ${count} contains the multipart boundary; it was not sent.`);
     }
-    const wire = Buffer.concat([png, this.delimiterAndHeaders]);
-    return { count, png: wire.subarray(0, png.length), wire };
+    // One buffer per frame: the chunk, with the wire bytes and the PNG inside it.
+    const wireLength = png.length + this.delimiterAndHeaders.length;
+    const sizeLine = Buffer.from(`${wireLength.toString(16)}\r\n`, 'latin1');
+    const chunk = Buffer.concat([sizeLine, png, this.delimiterAndHeaders, CRLF]);
+    const wire = chunk.subarray(sizeLine.length, sizeLine.length + wireLength);
+    return { count, png: wire.subarray(0, png.length), wire, chunk };
   }
 }

@@ -6,6 +6,7 @@ import { WITHOUT_HEARTBEATS } from './stream-framing.js';
 import { monotonicNow } from './clock.js';
 import { PeriodicWrites } from './periodic-writes.js';
 import type { PeriodicWriteSettings } from './periodic-writes.js';
+import { ResponseBody } from './response-body.js';
 import type { TickAllowance, TickedStream } from './stream-ticker.js';
 
 /** How a writer paces itself; the same for every stream of a counter. */
@@ -36,10 +37,10 @@ export interface WriterStats {
 }
 
 const WRITER = Symbol('MultipartWriter');
-type WithWriter = ServerResponse & { [WRITER]?: MultipartWriter };
+type WithWriter = { [WRITER]?: MultipartWriter };
 
-// One listener function for every stream (the writer hangs on the response), so that
-// ten thousand streams do not cost ten thousand closures each.
+// One listener function for every stream (the writer hangs on the response, and on the socket
+// it writes to), so that ten thousand streams do not cost ten thousand closures each.
 function onDrain(this: WithWriter): void {
   this[WRITER]?.drained();
 }
@@ -57,6 +58,7 @@ function onResponseClose(this: WithWriter): void {
 export class MultipartWriter {
   private latest: Frame | undefined;
   private readonly periodic: PeriodicWrites;
+  private readonly body: ResponseBody;
   private blocked = false;
   private frameWaiting = false;
   private lastProgressAt = 0;
@@ -66,8 +68,6 @@ export class MultipartWriter {
   private ending: Promise<void> | undefined;
   private lastFrame: LastFrame | undefined;
   private readonly openedAt = monotonicNow();
-  /** The socket's byte count when this response began (a kept-alive connection sent others before). */
-  private readonly bytesBefore: number;
 
   /**
    * `onEnd` runs exactly once, when the stream ends for any reason. `framing` says whether this
@@ -80,16 +80,14 @@ export class MultipartWriter {
     framing: StreamFraming = WITHOUT_HEARTBEATS,
   ) {
     this.periodic = new PeriodicWrites(settings, framing.heartbeats);
+    this.body = new ResponseBody(response);
     (response as WithWriter)[WRITER] = this;
     response.on('close', onResponseClose);
-    this.bytesBefore = response.socket?.bytesWritten ?? 0;
   }
 
   /** Bytes of this stream the kernel has taken (not what still waits in Node's buffers). */
   get bytesSent(): number {
-    const socket = this.response.socket;
-    if (!socket) return 0;
-    return Math.max(0, socket.bytesWritten - socket.writableLength - this.bytesBefore);
+    return this.body.bytesSent;
   }
 
   /** Whether the stream has ended. */
@@ -103,10 +101,9 @@ export class MultipartWriter {
    */
   start(first: Frame | undefined, lastFrame?: LastFrame): void {
     this.lastFrame = lastFrame;
-    this.response.on('drain', onDrain);
     if (first) {
-      // One write (one system call) for the preamble and the first frame; a copy made per stream
-      // and let go at once, not kept with every frame.
+      // One write (one system call) for the head, the preamble and the first frame; a copy made
+      // per stream and let go at once, not kept with every frame.
       this.latest = first;
       this.write(Buffer.concat([this.settings.format.preamble, first.wire]));
       this.periodic.wroteFrame();
@@ -114,6 +111,9 @@ export class MultipartWriter {
     } else {
       this.write(this.settings.format.preamble);
     }
+    const drains = this.body.headSent() as NodeJS.EventEmitter & WithWriter;
+    drains[WRITER] = this;
+    drains.on('drain', onDrain);
   }
 
   /** Show `frame` now, or as soon as the viewer has taken what is waiting. */
@@ -206,17 +206,20 @@ export class MultipartWriter {
   private writeFrame(frame: Frame): void {
     const unfinished = this.periodic.unfinishedPart(frame);
     if (unfinished) this.write(unfinished);
-    this.write(this.periodic.rest(frame, 'wire'));
+    const rest = this.periodic.rest(frame, 'wire');
+    // The whole frame is already framed as a chunk, once for every stream.
+    this.write(rest, rest === frame.wire ? frame.chunk : undefined);
     this.periodic.wroteFrame();
   }
 
-  private write(chunk: Buffer): void {
-    if (this.response.destroyed || this.response.writableEnded) return;
+  /** Write `bytes` (`chunk`: the same framed as a chunk, when at hand). */
+  private write(bytes: Buffer, chunk?: Buffer): void {
+    if (!this.body.writable) return;
     this.periodic.wrote();
-    if (!this.response.write(chunk)) {
+    if (!this.body.write(bytes, chunk)) {
       this.blocked = true;
       this.lastProgressAt = monotonicNow();
-      this.lastWritableLength = this.response.writableLength;
+      this.lastWritableLength = this.body.waiting;
       // Its stall is checked at every tick from now on.
       this.settings.ticker?.soon(this);
     }
@@ -233,7 +236,7 @@ export class MultipartWriter {
   }
 
   private checkStall(now: number): void {
-    const waiting = this.response.writableLength;
+    const waiting = this.body.waiting;
     if (waiting < this.lastWritableLength) this.lastProgressAt = now;
     this.lastWritableLength = waiting;
     if (now - this.lastProgressAt >= this.settings.stallTimeoutMs) this.destroy();
