@@ -42,9 +42,17 @@ export class ResponseBody {
     return res;
   }
 
-  /** Whether a write would still reach the viewer: the connection is open, and nothing (the app's code) ended the response. */
+  /**
+   * Whether a write would still reach the viewer: the connection is open, and nothing (the app's
+   * code) ended the response. Once on the socket, its own state says so (a response's would be a
+   * read that misses V8's caches): Node ends the socket of a `Connection: close` response as soon
+   * as the response's last bytes are out, and until then they wait in the socket, where the
+   * writer, blocked, adds nothing.
+   */
   get writable(): boolean {
-    return !(this.socket ?? this.res).destroyed && !this.res.writableEnded;
+    const socket = this.socket;
+    if (socket) return !socket.destroyed && !socket.writableEnded;
+    return !this.res.destroyed && !this.res.writableEnded;
   }
 
   /** Bytes written and not yet taken by the kernel. */
