@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import { addressGroup } from './connection-limits.js';
 import { monotonicNow } from './clock.js';
 import { Lru } from './lru.js';
+import { randomId } from './random-ids.js';
 
 /** The cookie that tells one browser's streams apart: a random id, nothing else. */
 export const BROWSER_COOKIE = 'user_counter_browser';
@@ -65,12 +65,12 @@ export class BrowserTags {
    * ago, else a new one. A client that sends no User-Agent is no browser, and is taken for no other.
    */
   private freshId(address: string, userAgent: string | undefined): string {
-    if (!userAgent) return randomBytes(16).toString('base64url');
+    if (!userAgent) return randomId(16);
     const key = `${addressGroup(address, this.settings.ipv6PrefixLength)}\n${userAgent.slice(0, USER_AGENT_CHARS)}`;
     const now = monotonicNow();
     const given = this.fresh.get(key);
     if (given && now - given.at < FRESH_BROWSER_WINDOW_MS) return given.id;
-    const id = randomBytes(16).toString('base64url');
+    const id = randomId(16);
     this.fresh.set(key, { id, at: now });
     return id;
   }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { BrowserTags } from './browser-tags.js';
 import type { PageCounter } from './types/index.js';
+import { randomId } from './random-ids.js';
 
 /** What every page view of one counter shares. */
 export interface PageViewSettings {
@@ -63,7 +63,7 @@ export class PageView implements PageCounter {
   /** This page view's id, made on first use, when the browser cookie is set too. */
   private viewId(): string {
     if (this.view === undefined) {
-      this.view = randomBytes(9).toString('base64url');
+      this.view = randomId(9);
       this.setBrowserCookie();
     }
     return this.view;

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { RequestReader } from './request-reader.js';
+import { randomId } from './random-ids.js';
 
 /** What a refused viewer is told to wait before trying again. */
 export const RETRY_AFTER_SECONDS = 10;
@@ -28,7 +28,7 @@ export function refuse(res: Response, status: number, reason: string, retryAfter
  * to a URL of its own (measured in Firefox ESR 153; README, Browsers).
  */
 export function redirectToOwnView(req: Request, res: Response): void {
-  const view = randomBytes(9).toString('base64url');
+  const view = randomId(9);
   res.writeHead(302, {
     Location: `${req.originalUrl}${req.originalUrl.includes('?') ? '&' : '?'}view=${view}`,
     'Cache-Control': 'no-store',
