@@ -1,4 +1,5 @@
 import type { Emitter } from 'mitt';
+import { isListened } from './events.js';
 import type { GuardedStore } from './guarded-store.js';
 import type { RoomRegistry } from './room-registry.js';
 import type { CountStore, RoomCounts, UserCounterEvents } from './types/index.js';
@@ -47,13 +48,14 @@ export class CountRelay {
   private readonly onStoreChange = ({ room: name }: { room: string }): void => {
     const room = this.registry.get(name);
     if (room) for (const channel of room.channels.values()) channel.broadcaster.countChanged();
-    const counts = countsIn(this.store, name);
+    const count = this.store.count();
+    const roomCount = this.store.count(name);
     // A room without streams here is not remembered: its changes show through the total.
-    const roomChanged = room !== undefined && room.lastCount !== counts.roomCount;
-    if (room) room.lastCount = counts.roomCount;
-    if (counts.count !== this.lastTotal || roomChanged) {
-      this.lastTotal = counts.count;
-      this.events.emit('change', counts);
+    const roomChanged = room !== undefined && room.lastCount !== roomCount;
+    if (room) room.lastCount = roomCount;
+    if (count !== this.lastTotal || roomChanged) {
+      this.lastTotal = count;
+      if (isListened(this.events, 'change')) this.events.emit('change', { count, room: name, roomCount });
     }
   };
 }

@@ -64,6 +64,11 @@ export async function emitInSlices<Events extends Record<EventType, unknown>, Ke
   emitWildcards(emitter, type, event);
 }
 
+/** Whether an event of `type` would reach a listener (its own, or a wildcard): its payload need not be made otherwise. */
+export function isListened<Events extends Record<EventType, unknown>>(emitter: Emitter<Events>, type: keyof Events): boolean {
+  return (emitter.all.get(type)?.length ?? 0) > 0 || (emitter.all.get('*')?.length ?? 0) > 0;
+}
+
 /** An Error for anything thrown. */
 export function toError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown));

@@ -30,18 +30,47 @@ export class GuardedStore {
     await this.settle('init', () => this.given.init?.());
   }
 
+  // increment, decrement and count run several times per join: no closure is made for them.
+
   /** Whether the store took the stream: only then does the stream count, and its end call `decrement`. */
   increment(room: string, viewer?: string): boolean {
-    return this.call('increment', () => this.given.increment(room, viewer));
+    let result: unknown;
+    try {
+      result = this.given.increment(room, viewer);
+    } catch (error) {
+      this.failed('increment', error);
+      return false;
+    }
+    this.follow('increment', result);
+    return true;
   }
 
   decrement(room: string, viewer?: string): void {
-    this.call('decrement', () => this.given.decrement(room, viewer));
+    let result: unknown;
+    try {
+      result = this.given.decrement(room, viewer);
+    } catch (error) {
+      this.failed('decrement', error);
+      return;
+    }
+    this.follow('decrement', result);
   }
 
   /** The store's count; 0 while its `count()` fails. */
   count(room?: string): number {
-    return this.read('count', () => this.given.count(room), (value) => (isCount(value) ? value : undefined)) ?? 0;
+    let value: unknown;
+    try {
+      value = this.given.count(room);
+    } catch (error) {
+      this.failed('count', error);
+      return 0;
+    }
+    if (isCount(value)) {
+      this.failing.delete('count');
+      return value;
+    }
+    // Not a count (a promise, NaN...): reported as every other answer that is not one.
+    return this.read('count', () => value, () => undefined) ?? 0;
   }
 
   /** The rooms the store knows of; undefined when it lists none (no `rooms()`, or it fails). */
@@ -65,15 +94,8 @@ export class GuardedStore {
     await this.settle('close', () => this.given.close?.());
   }
 
-  /** Run a call whose result is not used; false when it threw (a promise it returns is followed). */
-  private call(name: StoreCall, work: () => unknown): boolean {
-    let result: unknown;
-    try {
-      result = work();
-    } catch (error) {
-      this.failed(name, error);
-      return false;
-    }
+  /** A call whose result is not used went through: a promise it returned is followed. */
+  private follow(name: StoreCall, result: unknown): void {
     if (isThenable(result)) {
       result.then(
         () => this.failing.delete(name),
@@ -82,7 +104,6 @@ export class GuardedStore {
     } else {
       this.failing.delete(name);
     }
-    return true;
   }
 
   /** Read what the store must answer at once, as `accept` takes it; undefined when it threw, or `accept` refused it. */

@@ -92,7 +92,6 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
       Object.defineProperty(req.app.locals, 'userCount', { get: () => store.count(), enumerable: true, configurable: true });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    res.locals.userCounter = new PageView(req, res, pages);
     if (req.path === config.path) {
       let staticImage: boolean;
       try {
@@ -104,6 +103,8 @@ export function userCounterMiddleware(options?: Options): UserCounterRouter {
     }
     if (req.path === json.path) return json.handle(req, res, next);
     if (shields && req.path === shields.path) return shields.handle(req, res, next);
+    // For the app's pages only: a stream would keep it for its whole life.
+    res.locals.userCounter = new PageView(req, res, pages);
     next();
   });
 

@@ -5,7 +5,7 @@ import type { BrowserTags } from './browser-tags.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { countsIn } from './count-relay.js';
 import type { StatsRecorder } from './counter-stats.js';
-import { toError } from './events.js';
+import { isListened, toError } from './events.js';
 import type { GuardedStore } from './guarded-store.js';
 import { hotlinkRejection } from './hotlink-policy.js';
 import type { MultipartFormat } from './multipart-format.js';
@@ -230,7 +230,7 @@ export class StreamRoute {
     broadcaster.subscribe(writer);
     if (browser) this.browsers.add(browser.id, writer);
     shedRequestState(req, res);
-    events.emit('connect', countsIn(store, name));
+    if (isListened(events, 'connect')) events.emit('connect', countsIn(store, name));
   }
 
   /** An open stream ended, for any reason: uncount it and let go of what it held. */
@@ -241,7 +241,7 @@ export class StreamRoute {
     joined.channel.broadcaster.unsubscribe(writer);
     registry.leave(joined.room, joined.channel, writer, viewer);
     store.decrement(room, viewer);
-    events.emit('disconnect', countsIn(store, room));
+    if (isListened(events, 'disconnect')) events.emit('disconnect', countsIn(store, room));
   }
 }
 
