@@ -16,13 +16,14 @@ export interface PeriodicWriteSettings {
 /**
  * The longest a stream goes without a whole frame when keep-alives are on, whatever the write
  * budget or a busy event loop (a longer `keepAliveMs` is its own cap); the budget stretches the
- * keep-alive this far at 10 000 streams. It bounds what waits on the next whole part: a proxy's
- * idle limit (the shortest documented is 30 s), a vanished viewer (seen `vanishTimeoutMs` after
- * the first write it does not acknowledge: 20 + 20 s at most), a closed page behind HAProxy or
- * Apache (noticed at their second write), and Firefox's stream of a page navigated away from
- * (dropped when a whole part arrives).
+ * keep-alive this far at 5000 streams, and past that the cap wins over the budget (10 000 streams:
+ * 1000 writes a second). It bounds what waits on the next whole part: a vanished viewer (seen
+ * `vanishTimeoutMs` after the first write it does not acknowledge: 10 + 20 s at most, the 30 s
+ * the README promises), a proxy's idle limit (the shortest documented is 30 s), a closed page
+ * behind HAProxy or Apache (noticed at their second write), and Firefox's stream of a page
+ * navigated away from (dropped when a whole part arrives).
  */
-export const KEEP_ALIVE_CAP_MS = 20_000;
+export const KEEP_ALIVE_CAP_MS = 10_000;
 
 /** A write held back while the event loop is busy is looked at again this much later. */
 const HELD_BACK_MS = 1000;

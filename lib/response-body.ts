@@ -12,7 +12,7 @@ type NodeResponse = ServerResponse & { outputSize?: number; chunkedEncoding?: bo
  * (each write one chunk of the chunked coding when the response has it, as Node frames them), but
  * a write skips `ServerResponse.write`, whose dozens of property reads on the response each miss
  * V8's caches: Express gives every response a hidden class of its own, and with thousands of
- * streams those reads were about a third of what a keep-alive cost (README, Performance). Every
+ * streams those reads were about a third of what a keep-alive cost (bench/README.md). Every
  * write is still one system call. HTTP/2's compatibility layer keeps to `res.write`.
  */
 export class ResponseBody {
@@ -33,8 +33,15 @@ export class ResponseBody {
   headSent(): EventEmitter {
     const res = this.res as NodeResponse;
     const socket = res.socket;
-    // Node's own buffer of the response must be empty, or a write here would overtake it.
-    if (res instanceof ServerResponse && socket instanceof Socket && res.headersSent && res.outputSize === 0) {
+    // Node's own buffer of the response must be empty, or a write here would overtake it; and no
+    // middleware may be encoding the body (compression's own res.write would be skipped).
+    if (
+      res instanceof ServerResponse &&
+      socket instanceof Socket &&
+      res.headersSent &&
+      res.outputSize === 0 &&
+      res.getHeader('content-encoding') === undefined
+    ) {
       this.socket = socket;
       this.chunked = res.chunkedEncoding === true;
       return socket;
@@ -44,14 +51,13 @@ export class ResponseBody {
 
   /**
    * Whether a write would still reach the viewer: the connection is open, and nothing (the app's
-   * code) ended the response. Once on the socket, its own state says so (a response's would be a
-   * read that misses V8's caches): Node ends the socket of a `Connection: close` response as soon
-   * as the response's last bytes are out, and until then they wait in the socket, where the
-   * writer, blocked, adds nothing.
+   * code) ended the response. Node ends the socket of a `Connection: close` response only once the
+   * response's last bytes are out: until then a write straight to the socket would land after the
+   * body's end, so the response's own state is read too.
    */
   get writable(): boolean {
     const socket = this.socket;
-    if (socket) return !socket.destroyed && !socket.writableEnded;
+    if (socket && (socket.destroyed || socket.writableEnded)) return false;
     return !this.res.destroyed && !this.res.writableEnded;
   }
 

@@ -28,8 +28,9 @@ export interface TickedStream {
  * a second in all (keep-alives at their cap excepted). Each write is a system call: about 20 µs of
  * CPU on loopback whatever its size (`npm run bench`, streams at rest), so this bounds what an
  * audience at rest costs to about 1 % of a core. Past it the period per stream grows with the
- * audience: up to 1500 streams keep the 3-s keep-alive, 10 000 get one every 20 s (the cap,
- * lib/periodic-writes.ts), and Firefox's heartbeats share what is left.
+ * audience: up to 1500 streams keep the 3-s keep-alive, 5000 get one every 10 s, the cap
+ * (lib/periodic-writes.ts), which larger audiences keep beyond the budget (10 000 streams: 1000
+ * writes a second); Firefox's heartbeats share what is left.
  */
 export const PERIODIC_WRITES_PER_SECOND = 500;
 

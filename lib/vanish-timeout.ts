@@ -9,9 +9,13 @@ import type { Warnings } from './warnings.js';
  * minutes). The kernel can give up sooner when told how long sent bytes may stay unacknowledged:
  * `TCP_USER_TIMEOUT` on Linux (RFC 5482), `TCP_RXT_CONNDROPTIME` on macOS. Node has no call for
  * either, so it is set through koffi (an FFI library whose npm package carries prebuilt binaries
- * for each platform). Every stream sends bytes at least every `keepAliveMs`, so a vanished viewer
- * leaves within `vanishTimeoutMs` plus one keep-alive interval. A viewer on a slow or lossy link
- * acknowledges within seconds and keeps its stream; an outage shorter than the limit is survived.
+ * for each platform). A stream sends bytes at least every `keepAliveMs` (at most 10 s apart at any
+ * audience, lib/periodic-writes.ts), so a vanished viewer leaves within `vanishTimeoutMs` of the
+ * first of them it does not acknowledge. While nothing is sent (keep-alives off), the kernel's own
+ * keep-alive probes, from half the limit of silence on, carry the bound: with `TCP_USER_TIMEOUT`
+ * set, Linux gives up once the limit has passed since the viewer was last heard; macOS after the
+ * ten one-second probes libuv asks for. A viewer on a slow or lossy link acknowledges within
+ * seconds and keeps its stream; an outage shorter than the limit is survived.
  */
 
 const IPPROTO_TCP = 6;
@@ -133,6 +137,9 @@ export class VanishTimeout {
     for (const { option, value, optional } of this.options) {
       if (setOption(fd, IPPROTO_TCP, option, value, 4) !== 0 && !optional) bounded = false;
     }
+    // Probes answered by a live viewer cost it nothing; they start only after this much silence,
+    // which keep-alives (acknowledged) never leave.
+    if (bounded) socket.setKeepAlive(true, Math.max(1000, Math.round(this.timeoutMs / 2)));
     return bounded;
   }
 }

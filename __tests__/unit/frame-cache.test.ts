@@ -16,26 +16,31 @@ function frameOfWidth(count: number, width: number) {
   return format.frame(count, new PalettePngEncoder(width, 2, new Uint8Array([0, 0, 0, 0, 0, 100, 0, 255])).encodeSync(new Uint8Array(width * 2).fill(1)));
 }
 
-test('a frame is one buffer: its PNG is a view of its wire bytes, with no other copy kept', () => {
+test('a frame is one buffer: its PNG and its wire bytes are views of its HTTP chunk, with no other copy kept', () => {
   const frame = frameOfWidth(1, 50);
-  expect(frame.png.buffer).toBe(frame.wire.buffer);
+  expect(frame.png.buffer).toBe(frame.chunk.buffer);
+  expect(frame.wire.buffer).toBe(frame.chunk.buffer);
   expect(frame.png.byteOffset).toBe(frame.wire.byteOffset);
-  expect(Object.keys(frame).sort()).toEqual(['count', 'png', 'wire']);
+  const sizeLine = `${frame.wire.length.toString(16)}\r\n`;
+  expect(frame.chunk.toString('latin1')).toBe(`${sizeLine}${frame.wire.toString('latin1')}\r\n`);
+  expect(frame.wire.byteOffset - frame.chunk.byteOffset).toBe(sizeLine.length);
+  expect(Object.keys(frame).sort()).toEqual(['chunk', 'count', 'png', 'wire']);
 });
 
 test('the cache keeps at most its budget in bytes over every shelf, forgetting the least recently used first', () => {
   const one = frameOfWidth(0, 50);
-  const cache = new FrameCache(one.wire.length * 3);
+  // A frame costs the bytes of its chunk, the one buffer it holds.
+  const cache = new FrameCache(one.chunk.length * 3);
   const a = cache.shelf('1\0a');
   const b = cache.shelf('1\0b');
   a.keep(0, one);
   a.keep(1, frameOfWidth(1, 50));
   b.keep(0, frameOfWidth(0, 50));
-  expect(cache.bytes).toBe(one.wire.length * 3);
+  expect(cache.bytes).toBe(one.chunk.length * 3);
   // Used last: a's 0 stays when the next frame needs room; a's 1 goes.
   expect(a.get(0)).toBe(one);
   b.keep(1, frameOfWidth(1, 50));
-  expect(cache.bytes).toBeLessThanOrEqual(one.wire.length * 3);
+  expect(cache.bytes).toBeLessThanOrEqual(one.chunk.length * 3);
   expect([a.has(0), a.has(1), b.has(0), b.has(1)]).toEqual([true, false, true, true]);
   // Ended frames have shelves of their own.
   expect(a.has(0, true)).toBe(false);
@@ -43,9 +48,9 @@ test('the cache keeps at most its budget in bytes over every shelf, forgetting t
   const noise = new PNG({ width: 64, height: 64 });
   for (let i = 0; i < noise.data.length; i++) noise.data[i] = (i * 7919) % 251;
   const huge = format.frame(5, PNG.sync.write(noise, { deflateLevel: 0 }));
-  expect(huge.wire.length).toBeGreaterThan(one.wire.length * 3);
+  expect(huge.chunk.length).toBeGreaterThan(one.chunk.length * 3);
   a.keep(5, huge);
-  expect([cache.bytes, a.get(5)]).toEqual([huge.wire.length, huge]);
+  expect([cache.bytes, a.get(5)]).toEqual([huge.chunk.length, huge]);
 });
 
 test('with a drawing of the count alone, rooms share their frames: 30 rooms hold what one room holds, and stats() says how much', async () => {

@@ -4,8 +4,13 @@ import type { SetSocketOption } from '../../lib/vanish-timeout.js';
 import { Warnings } from '../../lib/warnings.js';
 import { quietLogger } from '../helpers/counter-app.js';
 
-/** A socket as Node has it: a handle with a file descriptor. */
-const socketWithFd = (fd: number) => ({ _handle: { fd } }) as unknown as Socket;
+/** A socket as Node has it: a handle with a file descriptor; records the keep-alive asked of it. */
+const keepAlives: [fd: number, enable: boolean, initialDelayMs: number][] = [];
+const socketWithFd = (fd: number) =>
+  ({ _handle: { fd }, setKeepAlive: (enable: boolean, initialDelayMs: number) => keepAlives.push([fd, enable, initialDelayMs]) }) as unknown as Socket;
+beforeEach(() => {
+  keepAlives.length = 0;
+});
 
 /** A setsockopt that records (library, fd, level, option, value) and answers `result(option)`. */
 function recorder(result: (option: number) => number = () => 0) {
@@ -30,13 +35,18 @@ describe('VanishTimeout', () => {
     calls.length = 0;
     new VanishTimeout(5000, new Warnings(quietLogger()), { platform: 'linux', load }).apply(socketWithFd(3));
     expect(calls.map(({ value }) => value)).toEqual([5000, 1000]);
+    // The kernel's keep-alive probes from half the limit of silence on (1 s at least).
+    new VanishTimeout(1000, new Warnings(quietLogger()), { platform: 'linux', load }).apply(socketWithFd(4));
+    expect(keepAlives).toEqual([[7, true, 10_000], [3, true, 2500], [4, true, 1000]]);
   });
 
   test('a kernel before Linux 6.15 refuses TCP_RTO_MAX_MS: the bound still holds', () => {
     const { load } = recorder((option) => (option === 44 ? -1 : 0));
     expect(new VanishTimeout(20_000, new Warnings(quietLogger()), { platform: 'linux', load }).apply(socketWithFd(7))).toBe(true);
     const { load: refusing } = recorder(() => -1);
-    expect(new VanishTimeout(20_000, new Warnings(quietLogger()), { platform: 'linux', load: refusing }).apply(socketWithFd(7))).toBe(false);
+    expect(new VanishTimeout(20_000, new Warnings(quietLogger()), { platform: 'linux', load: refusing }).apply(socketWithFd(8))).toBe(false);
+    // Without the bound, probes would end a connection after their own count, not the limit: none asked.
+    expect(keepAlives.map(([fd]) => fd)).toEqual([7]);
   });
 
   test('macOS: TCP_RXT_CONNDROPTIME in whole seconds (rounded up), from libSystem', () => {
@@ -45,6 +55,7 @@ describe('VanishTimeout', () => {
     expect(bound.mechanism).toEqual(['TCP_RXT_CONNDROPTIME']);
     bound.apply(socketWithFd(9));
     expect(calls).toEqual([{ library: '/usr/lib/libSystem.B.dylib', fd: 9, level: 6, option: 0x80, value: 21 }]);
+    expect(keepAlives).toEqual([[9, true, 10_250]]);
   });
 
   test('a system without such an option (Windows): one warning per counter, and nothing set', () => {
