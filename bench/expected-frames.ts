@@ -1,4 +1,4 @@
-import { createCanvasRenderer } from '../lib/frame-renderer.js';
+import { createCanvasRenderer } from '../lib/frames/frame-renderer.js';
 import { resolveOptions } from '../lib/options.js';
 import { frameHash } from './frame-hash.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import IORedis from 'ioredis';
-import { RedisCountStore } from '../lib/redis-count-store.js';
+import { RedisCountStore } from '../lib/redis/redis-count-store.js';
 import { freePort } from '../support/free-port.js';
 
 const SIZES: [number, number][] = (process.env.SIZES ?? '4x200,24x200,64x200,4x2000,24x2000,64x2000')

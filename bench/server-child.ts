@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import express from 'express';
 import { userCounterMiddleware } from '../lib/index.js';
 import type { Options } from '../lib/index.js';
-import { PalettePngEncoder } from '../lib/png-encoder.js';
+import { PalettePngEncoder } from '../lib/frames/png-encoder.js';
 import { writeSnapshot } from './heap-snapshot.js';
 import { notify, now, serve } from './ipc.js';
 import { startProfiling, stopProfiling } from './profiler.js';
@@ -40,7 +40,7 @@ encoder.encodeSync = function countedEncodeSync(this: PalettePngEncoder, indices
 // (heartbeats are 1 byte), to tell the server's part of a fan-out from the clients'. Counted
 // where a socket hands its bytes to the kernel (`_writeGeneric`, Node's own, once per write or
 // writev system call): the counter writes a stream's body straight to its socket
-// (lib/response-body.ts), past `res.write`.
+// (lib/stream/response-body.ts), past `res.write`.
 let writes = 0;
 let frameWrites = 0;
 let writtenBytes = 0;

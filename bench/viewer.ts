@@ -4,7 +4,7 @@ import type { HashTable } from './frame-hash.js';
 import { MultipartScanner } from './multipart-scanner.js';
 import { now } from './ipc.js';
 
-/** Which browser a viewer's request says it is: its framing (lib/stream-framing.ts) follows. */
+/** Which browser a viewer's request says it is: its framing (lib/stream/stream-framing.ts) follows. */
 export type ViewerBrowser = 'chromium' | 'firefox';
 
 /** Where a viewer connects, from which loopback address, and as which browser. */

@@ -1,12 +1,12 @@
 import type { Emitter } from 'mitt';
-import type { CountRelay } from './count-relay.js';
-import type { StatsRecorder } from './counter-stats.js';
-import type { FrameCache } from './frame-cache.js';
-import type { GuardedStore } from './guarded-store.js';
-import type { RoomRegistry } from './room-registry.js';
-import type { StaticImageRoute } from './static-route.js';
-import type { StreamRoute } from './stream-route.js';
-import type { StreamTicker } from './stream-ticker.js';
+import type { CountRelay } from './rooms/count-relay.js';
+import type { StatsRecorder } from './stream/stream-stats.js';
+import type { FrameCache } from './frames/frame-cache.js';
+import type { GuardedStore } from './counting/guarded-store.js';
+import type { RoomRegistry } from './rooms/room-registry.js';
+import type { StaticImageRoute } from './http/static-route.js';
+import type { StreamRoute } from './http/stream-route.js';
+import type { StreamTicker } from './stream/stream-ticker.js';
 import type { CounterStats, UserCounter, UserCounterEvents } from './types/index.js';
 
 /** The parts of one counter its handle reads and closes. */

@@ -1,14 +1,14 @@
 import cluster from 'node:cluster';
 import type { Request } from 'express';
-import { MemoryCountStore } from './memory-count-store.js';
-import { countFormatter } from './count-format.js';
-import { BUNDLED_FONT_FAMILY } from './frame-renderer.js';
-import type { ImageSettings } from './frame-renderer.js';
-import { resolveShields } from './shields-endpoint.js';
-import type { ShieldsBadge } from './shields-endpoint.js';
+import { MemoryCountStore } from './counting/memory-count-store.js';
+import { countFormatter } from './frames/count-format.js';
+import { BUNDLED_FONT_FAMILY } from './frames/frame-renderer.js';
+import type { ImageSettings } from './frames/frame-renderer.js';
+import { resolveShields } from './http/shields-endpoint.js';
+import type { ShieldsBadge } from './http/shields-endpoint.js';
 import type { CountStore, Logger, NodeCanvasModule, Options, RenderFunction } from './types/index.js';
-import { checkKnownNames, checkLogger, describe, failInvalid, givenOptions, wholeNumber } from './validation.js';
-import { checkDisabledWarnings, Warnings } from './warnings.js';
+import { checkKnownNames, checkLogger, describe, failInvalid, givenOptions, wholeNumber } from './config/validation.js';
+import { checkDisabledWarnings, Warnings } from './config/warnings.js';
 
 /** The options, checked and with every default filled in. */
 export interface Configuration {

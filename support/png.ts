@@ -1,6 +1,6 @@
 import { PNG } from 'pngjs';
-import { createCanvasRenderer } from '../lib/frame-renderer.js';
-import type { ImageSettings } from '../lib/frame-renderer.js';
+import { createCanvasRenderer } from '../lib/frames/frame-renderer.js';
+import type { ImageSettings } from '../lib/frames/frame-renderer.js';
 
 export interface DecodedPng {
   width: number;

@@ -1,10 +1,10 @@
-import { FrameBroadcaster } from '../../lib/frame-broadcaster.js';
-import type { BusSubscriber } from '../../lib/frame-broadcaster.js';
-import { MultipartFormat } from '../../lib/multipart-format.js';
-import type { Frame } from '../../lib/multipart-format.js';
-import { PalettePngEncoder } from '../../lib/png-encoder.js';
-import { StreamTicker } from '../../lib/stream-ticker.js';
-import { FrameCache } from '../../lib/frame-cache.js';
+import { FrameBroadcaster } from '../../lib/frames/frame-broadcaster.js';
+import type { BusSubscriber } from '../../lib/frames/frame-broadcaster.js';
+import { MultipartFormat } from '../../lib/stream/multipart-format.js';
+import type { Frame } from '../../lib/stream/multipart-format.js';
+import { PalettePngEncoder } from '../../lib/frames/png-encoder.js';
+import { StreamTicker } from '../../lib/stream/stream-ticker.js';
+import { FrameCache } from '../../lib/frames/frame-cache.js';
 import { closeAfterEachTest } from './cleanup.js';
 
 /*

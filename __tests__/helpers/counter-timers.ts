@@ -13,7 +13,7 @@ export function trackCounterTimers() {
       // The caller of setTimeout/setInterval: the first frame past this hook and the timer internals.
       const frames = stack.split('\n').slice(2);
       const caller = frames.find((line) => !/\((node:internal\/async_hooks|node:internal\/timers|node:timers)[:)]/.test(line));
-      if (caller && /[/\\]lib[/\\][\w-]+\.ts:/.test(caller)) live.set(asyncId, caller.trim());
+      if (caller && /[/\\]lib[/\\](?:[\w-]+[/\\])?[\w-]+\.ts:/.test(caller)) live.set(asyncId, caller.trim());
     },
     destroy(asyncId) {
       live.delete(asyncId);

@@ -1,4 +1,4 @@
-import { createIsolatedEmitter } from '../../lib/events.js';
+import { createIsolatedEmitter } from '../../lib/util/events.js';
 import type { CountStore, CountStoreEvents } from '../../lib/index.js';
 
 /** The calls of the CountStore contract, each of which a `MockStore` can be told to fail. */

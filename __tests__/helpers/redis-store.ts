@@ -1,6 +1,6 @@
 import IORedis from 'ioredis';
 import { createClient } from 'redis';
-import { RedisCountStore } from '../../lib/redis-count-store.js';
+import { RedisCountStore } from '../../lib/redis/redis-count-store.js';
 import type { RedisCountStoreOptions } from '../../lib/types/index.js';
 import { closeAfterEachTest } from './cleanup.js';
 import { quietLogger } from './counter-app.js';

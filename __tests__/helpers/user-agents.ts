@@ -1,6 +1,6 @@
 /**
  * User-Agent strings as browsers send them, for the framing chosen per browser
- * (lib/stream-framing.ts): Gecko gets heartbeat bytes, every other engine none.
+ * (lib/stream/stream-framing.ts): Gecko gets heartbeat bytes, every other engine none.
  */
 export const USER_AGENTS = {
   firefoxLinux: 'Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0',
@@ -22,6 +22,6 @@ export const GECKO_USER_AGENT = USER_AGENTS.firefoxLinux;
 
 /**
  * The stream path a page written with `res.locals.userCounter` asks for: a view of its own.
- * A Gecko request for the plain path is first redirected to such a URL (lib/replies.ts).
+ * A Gecko request for the plain path is first redirected to such a URL (lib/http/replies.ts).
  */
 export const PAGE_VIEW_PATH = '/online.png?view=test-page-view';

@@ -193,7 +193,7 @@ test('a slow viewer that keeps reading outlives stallTimeoutMs three times over,
   expect(slow.parts.every((png) => countShown(png) !== undefined)).toBe(true);
 });
 
-// Bug (lib/multipart-writer.ts, checkStall): progress is seen only when the response's
+// Bug (lib/stream/multipart-writer.ts, checkStall): progress is seen only when the response's
 // writableLength shrinks, and Node shrinks it only when a whole write has gone to the
 // kernel. A frame is one write, so a viewer that takes bytes all the time but needs
 // longer than stallTimeoutMs for one frame (here 1.4 MB at ~1.3 MB/s, or 9 MB frames at

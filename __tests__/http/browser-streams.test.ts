@@ -1,6 +1,6 @@
-// One browser keeps at most maxStreamsPerBrowser streams over HTTP/1.1 (lib/browser-streams.ts):
+// One browser keeps at most maxStreamsPerBrowser streams over HTTP/1.1 (lib/admission/browser-streams.ts):
 // a newer one ends the oldest with its count drawn as ended, so that its tabs can still load pages.
-// Browsers are told apart by a cookie (lib/browser-tags.ts); requests that come before any has it
+// Browsers are told apart by a cookie (lib/admission/browser-tags.ts); requests that come before any has it
 // (tabs loading together) are one browser by address and User-Agent.
 import { OptionsError } from '../../lib/index.js';
 import { startCounterApp } from '../helpers/counter-app.js';

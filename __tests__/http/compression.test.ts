@@ -82,7 +82,7 @@ test('with compression() first, keep-alive re-sends arrive as whole frames while
 
 test('with compression() first, heartbeat bytes arrive one at a time and are the next PNG\u2019s own first bytes', async () => {
   const { url } = await withCompression({ keepAliveMs: 0, heartbeatMs: 100 });
-  // Heartbeat bytes go to Firefox only (lib/stream-framing.ts).
+  // Heartbeat bytes go to Firefox only (lib/stream/stream-framing.ts).
   const viewer = await openGzipViewer(url, { 'User-Agent': GECKO_USER_AGENT }, PAGE_VIEW_PATH);
   await viewer.waitForLastFrame((png) => showsCount(png, 1), 'a frame showing 1');
   const frames = viewer.frames.length;

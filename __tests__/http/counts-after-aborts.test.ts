@@ -149,7 +149,7 @@ test('over 200 random joins, departures and aborts (seed 20120) the count always
 });
 
 // A second request pipelined on one connection would queue behind the first stream for ever:
-// the connection is closed (lib/pipelined-requests.ts), and nothing stays counted.
+// the connection is closed (lib/admission/pipelined-requests.ts), and nothing stays counted.
 test('a stream request pipelined behind another on one connection is not left counted after the connection closes', async () => {
   const started = await startCountedApp();
   const client = await RawConnection.connect(started.url);

@@ -1,6 +1,6 @@
 // An ended stream says so (README, Shutting down): an <img> keeps the last frame of a stream the
 // server ends and never reconnects, so close(), maxStreamMs and the per-browser cap end it with
-// its count drawn as ended (lib/ended-frames.ts), unless `endedFrame: false`. Over HTTP; the
+// its count drawn as ended (lib/frames/ended-frames.ts), unless `endedFrame: false`. Over HTTP; the
 // real-browser check is ending.test.ts.
 import type { RenderContext } from '../../lib/index.js';
 import { startCounterApp } from '../helpers/counter-app.js';

@@ -1,5 +1,5 @@
 // A plain <img src="/online.png"> in Firefox: the request is sent to a URL of its own page view
-// (lib/replies.ts, redirectToOwnView), since Firefox makes a second tab's request for the same URL
+// (lib/http/replies.ts, redirectToOwnView), since Firefox makes a second tab's request for the same URL
 // wait for the first tab's never-ending response. Other engines stream at once.
 import { startCounterApp } from '../helpers/counter-app.js';
 import { RawConnection } from '../helpers/raw-connection.js';

@@ -2,7 +2,7 @@
 // headers before any render), from what is already drawn, never waiting for a broadcast,
 // a render or the keep-alive.
 import { PNG } from 'pngjs';
-import { createCanvasRenderer } from '../../lib/frame-renderer.js';
+import { createCanvasRenderer } from '../../lib/frames/frame-renderer.js';
 import { startCounterApp } from '../helpers/counter-app.js';
 import { MockStore } from '../helpers/mock-store.js';
 import { RawConnection } from '../helpers/raw-connection.js';

@@ -2,8 +2,8 @@
 // with ink where the text is, the count of the moment, the drawing options applied, and a
 // custom render's PNG as it is. A render that fails: render-errors.test.ts.
 import { PNG } from 'pngjs';
-import { createCanvasRenderer } from '../../lib/frame-renderer.js';
-import type { ImageSettings } from '../../lib/frame-renderer.js';
+import { createCanvasRenderer } from '../../lib/frames/frame-renderer.js';
+import type { ImageSettings } from '../../lib/frames/frame-renderer.js';
 import { startCounterApp } from '../helpers/counter-app.js';
 import { DEFAULT_IMAGE, decodePng, expectedFrame, inkPixels, samePixels, showsCount } from '../../support/png.js';
 import type { DecodedPng } from '../../support/png.js';

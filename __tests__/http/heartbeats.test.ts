@@ -1,4 +1,4 @@
-// Heartbeat bytes (Gecko only, lib/stream-framing.ts): between frames, Firefox gets the next
+// Heartbeat bytes (Gecko only, lib/stream/stream-framing.ts): between frames, Firefox gets the next
 // PNG's first bytes one per heartbeatMs, at most 33 ahead, each part still a whole PNG; every
 // other engine gets whole frames only.
 import { PNG } from 'pngjs';

@@ -1,8 +1,8 @@
 import type { Request } from 'express';
 import { MemoryCountStore, OptionsError, userCounterMiddleware } from '../../lib/index.js';
 import type { Options, RenderContext } from '../../lib/index.js';
-import { createCanvasRenderer } from '../../lib/frame-renderer.js';
-import type { ImageSettings } from '../../lib/frame-renderer.js';
+import { createCanvasRenderer } from '../../lib/frames/frame-renderer.js';
+import type { ImageSettings } from '../../lib/frames/frame-renderer.js';
 import { startCounterApp } from '../helpers/counter-app.js';
 import { DEFAULT_IMAGE, decodePng, expectedFrame, inkPixels, samePixels, showsCount } from '../../support/png.js';
 import type { DecodedPng } from '../../support/png.js';

@@ -1,4 +1,4 @@
-// res.locals.userCounter (lib/page-view.ts): the counter's image for one page view, with a URL of
+// res.locals.userCounter (lib/http/page-view.ts): the counter's image for one page view, with a URL of
 // its own (no browser shares one tab's stream with another) and the browser cookie set on the
 // page's own response (tabs loading together are one browser before any image is asked for).
 import express from 'express';

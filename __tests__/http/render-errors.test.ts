@@ -130,7 +130,7 @@ test.each(failingSetups)('a render function that %s for 1 does not crash the ser
   viewer.close();
 });
 
-// Was a bug (lib/frame-broadcaster.ts run(), fixed in fa0a1c8): a neighbour pre-render that
+// Was a bug (lib/frames/frame-broadcaster.ts run(), fixed in fa0a1c8): a neighbour pre-render that
 // failed was swallowed and picked again at once, so a failing renderer was called forever.
 test('a render function that keeps failing is not retried in a loop', async () => {
   const calls: number[] = [];

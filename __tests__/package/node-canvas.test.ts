@@ -1,4 +1,4 @@
-import { createCanvasRenderer } from '../../lib/frame-renderer.js';
+import { createCanvasRenderer } from '../../lib/frames/frame-renderer.js';
 import type { NodeCanvasModule } from '../../lib/types/index.js';
 import { startCounterApp } from '../helpers/counter-app.js';
 import { DEFAULT_IMAGE, decodePng, inkPixels } from '../../support/png.js';

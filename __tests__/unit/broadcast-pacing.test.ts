@@ -1,7 +1,7 @@
 // Coalescing and rate limiting under load, with fake timers: which counts reach the bus, and how
-// many renders it takes, as the windows grow with the audience (lib/broadcast-pacing.ts).
+// many renders it takes, as the windows grow with the audience (lib/frames/broadcast-pacing.ts).
 // Speed is the benchmark's job; this is about what is sent.
-import { coalescingWindowMs, stormWindowMs } from '../../lib/broadcast-pacing.js';
+import { coalescingWindowMs, stormWindowMs } from '../../lib/frames/broadcast-pacing.js';
 import { startBroadcaster, subscribeIdle } from '../helpers/broadcaster-rig.js';
 
 beforeEach(() => jest.useFakeTimers());

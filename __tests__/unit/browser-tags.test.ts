@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { BrowserTags } from '../../lib/browser-tags.js';
+import { BrowserTags } from '../../lib/admission/browser-tags.js';
 
 const SETTINGS = { maxStreamsPerBrowser: 4, ipv6PrefixLength: 56 };
 

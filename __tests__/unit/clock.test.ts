@@ -1,12 +1,12 @@
 import { FakeResponse } from '../helpers/fake-response.js';
 import type { ServerResponse } from 'node:http';
-import { FrameBroadcaster } from '../../lib/frame-broadcaster.js';
-import type { Frame } from '../../lib/multipart-format.js';
-import { MultipartFormat } from '../../lib/multipart-format.js';
-import { MultipartWriter } from '../../lib/multipart-writer.js';
-import { PalettePngEncoder } from '../../lib/png-encoder.js';
-import { StreamTicker } from '../../lib/stream-ticker.js';
-import { FrameCache } from '../../lib/frame-cache.js';
+import { FrameBroadcaster } from '../../lib/frames/frame-broadcaster.js';
+import type { Frame } from '../../lib/stream/multipart-format.js';
+import { MultipartFormat } from '../../lib/stream/multipart-format.js';
+import { MultipartWriter } from '../../lib/stream/multipart-writer.js';
+import { PalettePngEncoder } from '../../lib/frames/png-encoder.js';
+import { StreamTicker } from '../../lib/stream/stream-ticker.js';
+import { FrameCache } from '../../lib/frames/frame-cache.js';
 
 // Every duration is measured on a monotonic clock: the wall clock stepping (NTP, a resumed VM)
 // changes nothing. Jest's fake timers step `Date.now()` with `setSystemTime` and leave

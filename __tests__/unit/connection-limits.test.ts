@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ConnectionLimits, addressGroup } from '../../lib/connection-limits.js';
+import { ConnectionLimits, addressGroup } from '../../lib/admission/connection-limits.js';
 
 function limitsOf(maxConnections: number, maxConnectionsPerIp: number, { maxRoomsPerIp = 25, ipv6PrefixLength = 64 } = {}): ConnectionLimits {
   return new ConnectionLimits({ maxConnections, maxConnectionsPerIp, maxRoomsPerIp, ipv6PrefixLength, defaultRoom: '' });

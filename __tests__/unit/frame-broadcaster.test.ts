@@ -1,9 +1,9 @@
 // The FrameBroadcaster, with fake timers: a change reaches the bus once it has settled, its
 // neighbours are drawn ahead, failures are reported, and the bus reaches every stream once.
 // How the windows grow with the audience: broadcast-pacing.test.ts.
-import { STREAMS_PER_SLICE } from '../../lib/frame-broadcaster.js';
-import type { BusSubscriber } from '../../lib/frame-broadcaster.js';
-import type { Frame } from '../../lib/multipart-format.js';
+import { STREAMS_PER_SLICE } from '../../lib/frames/frame-broadcaster.js';
+import type { BusSubscriber } from '../../lib/frames/frame-broadcaster.js';
+import type { Frame } from '../../lib/stream/multipart-format.js';
 import { startBroadcaster, subscribeIdle } from '../helpers/broadcaster-rig.js';
 import { eventually } from '../helpers/time.js';
 

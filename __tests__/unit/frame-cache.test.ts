@@ -1,8 +1,8 @@
 import type { Request } from 'express';
 import { PNG } from 'pngjs';
-import { FRAME_CACHE_BYTES, FrameCache } from '../../lib/frame-cache.js';
-import { MultipartFormat } from '../../lib/multipart-format.js';
-import { PalettePngEncoder } from '../../lib/png-encoder.js';
+import { FRAME_CACHE_BYTES, FrameCache } from '../../lib/frames/frame-cache.js';
+import { MultipartFormat } from '../../lib/stream/multipart-format.js';
+import { PalettePngEncoder } from '../../lib/frames/png-encoder.js';
 import { startCounterApp } from '../helpers/counter-app.js';
 import { eventually } from '../helpers/time.js';
 import { showsCount } from '../../support/png.js';

@@ -1,13 +1,13 @@
-// Unit level: the built-in renderer (lib/frame-renderer.ts) and the wire format's
-// bytes (lib/multipart-format.ts), without a server.
+// Unit level: the built-in renderer (lib/frames/frame-renderer.ts) and the wire format's
+// bytes (lib/stream/multipart-format.ts), without a server.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
-import { BUNDLED_FONT_PATH, createCanvasRenderer, createCustomRenderer } from '../../lib/frame-renderer.js';
-import type { ImageSettings } from '../../lib/frame-renderer.js';
-import { MultipartFormat, PNG_HEADER_LENGTH, PNG_SIGNATURE, createBoundary } from '../../lib/multipart-format.js';
-import { pngChunk } from '../../lib/png-encoder.js';
+import { BUNDLED_FONT_PATH, createCanvasRenderer, createCustomRenderer } from '../../lib/frames/frame-renderer.js';
+import type { ImageSettings } from '../../lib/frames/frame-renderer.js';
+import { MultipartFormat, PNG_HEADER_LENGTH, PNG_SIGNATURE, createBoundary } from '../../lib/stream/multipart-format.js';
+import { pngChunk } from '../../lib/frames/png-encoder.js';
 import { DEFAULT_IMAGE, decodePng, inkPixels, samePixels } from '../../support/png.js';
 import type { DecodedPng } from '../../support/png.js';
 

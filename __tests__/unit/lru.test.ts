@@ -1,4 +1,4 @@
-import { Lru } from '../../lib/lru.js';
+import { Lru } from '../../lib/util/lru.js';
 
 // The one bounded cache (frames by bytes, static PNGs by number): least recently used go first.
 

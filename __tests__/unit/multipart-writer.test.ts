@@ -1,12 +1,12 @@
 import { FakeResponse } from '../helpers/fake-response.js';
-import { monotonicNow } from '../../lib/clock.js';
-import { WITH_HEARTBEATS, WITHOUT_HEARTBEATS } from '../../lib/stream-framing.js';
+import { monotonicNow } from '../../lib/util/clock.js';
+import { WITH_HEARTBEATS, WITHOUT_HEARTBEATS } from '../../lib/stream/stream-framing.js';
 import type { ServerResponse } from 'node:http';
 import { parseMultipart } from '@remix-run/multipart-parser';
-import { MultipartFormat } from '../../lib/multipart-format.js';
-import { MultipartWriter } from '../../lib/multipart-writer.js';
-import { KEEP_ALIVE_CAP_MS } from '../../lib/periodic-writes.js';
-import { PalettePngEncoder } from '../../lib/png-encoder.js';
+import { MultipartFormat } from '../../lib/stream/multipart-format.js';
+import { MultipartWriter } from '../../lib/stream/multipart-writer.js';
+import { KEEP_ALIVE_CAP_MS } from '../../lib/stream/periodic-writes.js';
+import { PalettePngEncoder } from '../../lib/frames/png-encoder.js';
 
 // The writer against a response whose socket fills up on demand: what it writes must always
 // read back as whole PNG parts, whatever the order of heartbeats, blocking and new frames.

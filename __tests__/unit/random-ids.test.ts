@@ -1,4 +1,4 @@
-import { randomId } from '../../lib/random-ids.js';
+import { randomId } from '../../lib/util/random-ids.js';
 
 // Ids come from a pool of random bytes refilled 4 KB at a time: each is fresh, across refills too.
 

@@ -1,4 +1,4 @@
-import { parseHint, parseSyncReply } from '../../lib/redis-sync-protocol.js';
+import { parseHint, parseSyncReply } from '../../lib/redis/sync-protocol.js';
 
 // What the store reads from Redis: the script's reply, and the "changed" hint anyone able to
 // PUBLISH on the channel can send.

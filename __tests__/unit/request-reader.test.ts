@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { resolveOptions } from '../../lib/options.js';
-import { RequestReader } from '../../lib/request-reader.js';
+import { RequestReader } from '../../lib/http/request-reader.js';
 import type { Options } from '../../lib/types/index.js';
 import { USER_AGENTS } from '../helpers/user-agents.js';
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { ResponseBody } from '../../lib/response-body.js';
+import { ResponseBody } from '../../lib/stream/response-body.js';
 import { eventually } from '../helpers/time.js';
 
 // A stream's body written straight to its socket once the head is out: the bytes on the wire are

@@ -1,4 +1,4 @@
-import { DEFAULT_ROOM, displayedRoom, roomNameProblem } from '../../lib/room-names.js';
+import { DEFAULT_ROOM, displayedRoom, roomNameProblem } from '../../lib/counting/room-names.js';
 
 // The one place room names are checked (a 400 for a bad one) and made fit to draw.
 

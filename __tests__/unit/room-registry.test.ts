@@ -1,7 +1,7 @@
-import type { FrameBroadcaster } from '../../lib/frame-broadcaster.js';
-import type { MultipartWriter } from '../../lib/multipart-writer.js';
-import { DEFAULT_ROOM } from '../../lib/room-names.js';
-import { RoomRegistry } from '../../lib/room-registry.js';
+import type { FrameBroadcaster } from '../../lib/frames/frame-broadcaster.js';
+import type { MultipartWriter } from '../../lib/stream/multipart-writer.js';
+import { DEFAULT_ROOM } from '../../lib/counting/room-names.js';
+import { RoomRegistry } from '../../lib/rooms/room-registry.js';
 
 // The rooms with streams on one instance: a room holds state only while it has a stream (the
 // default room's pinned channel excepted), and at most maxRooms rooms besides the default one.

@@ -1,5 +1,5 @@
-import type { FrameRenderer } from '../../lib/frame-renderer.js';
-import { SharedFrames } from '../../lib/shared-frames.js';
+import type { FrameRenderer } from '../../lib/frames/frame-renderer.js';
+import { SharedFrames } from '../../lib/frames/shared-frames.js';
 
 // When the drawing does not depend on the room, the rooms asking for one pixel ratio and count
 // while it is being drawn share that one render.

@@ -1,6 +1,6 @@
-// Which browsers get heartbeat bytes (lib/stream-framing.ts): Gecko only; a client that
+// Which browsers get heartbeat bytes (lib/stream/stream-framing.ts): Gecko only; a client that
 // cannot be placed gets the framing that never shows a broken image.
-import { framingFor } from '../../lib/stream-framing.js';
+import { framingFor } from '../../lib/stream/stream-framing.js';
 import { USER_AGENTS } from '../helpers/user-agents.js';
 
 test.each([

@@ -1,5 +1,5 @@
-import { BUSY_LOOP, PERIODIC_WRITES_PER_SECOND, StreamTicker } from '../../lib/stream-ticker.js';
-import type { TickAllowance, TickedStream } from '../../lib/stream-ticker.js';
+import { BUSY_LOOP, PERIODIC_WRITES_PER_SECOND, StreamTicker } from '../../lib/stream/stream-ticker.js';
+import type { TickAllowance, TickedStream } from '../../lib/stream/stream-ticker.js';
 
 // The shared tick hands out a budget of periodic writes. A stream is visited only when it has
 // something due (a timing wheel), and one whose write waits for the budget is served first at

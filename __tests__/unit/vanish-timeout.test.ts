@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
-import { VanishTimeout } from '../../lib/vanish-timeout.js';
-import type { SetSocketOption } from '../../lib/vanish-timeout.js';
-import { Warnings } from '../../lib/warnings.js';
+import { VanishTimeout } from '../../lib/admission/vanish-timeout.js';
+import type { SetSocketOption } from '../../lib/admission/vanish-timeout.js';
+import { Warnings } from '../../lib/config/warnings.js';
 import { quietLogger } from '../helpers/counter-app.js';
 
 /** A socket as Node has it: a handle with a file descriptor; records the keep-alive asked of it. */

@@ -1,4 +1,4 @@
-import { ViewerTally } from '../../lib/viewer-tally.js';
+import { ViewerTally } from '../../lib/counting/viewer-tally.js';
 
 // A room's count: each stream without a viewer, plus each viewer once while it has a stream.
 

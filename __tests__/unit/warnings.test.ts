@@ -1,6 +1,6 @@
 import { OptionsError, RedisCountStore, userCounterMiddleware } from '../../lib/index.js';
 import type { Options, RedisCountStoreOptions, UserCounterRouter, WarningCode } from '../../lib/index.js';
-import { Warnings } from '../../lib/warnings.js';
+import { Warnings } from '../../lib/config/warnings.js';
 import { quietLogger } from '../helpers/counter-app.js';
 import { expectedFrame } from '../../support/png.js';
 import { eventually } from '../helpers/time.js';

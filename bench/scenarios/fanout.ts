@@ -1,4 +1,4 @@
-import { coalescingWindowMs } from '../../lib/broadcast-pacing.js';
+import { coalescingWindowMs } from '../../lib/frames/broadcast-pacing.js';
 import type { Clients } from '../clients.js';
 import { hashFor } from '../expected-frames.js';
 import { HashTable } from '../frame-hash.js';

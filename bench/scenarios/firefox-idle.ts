@@ -17,7 +17,7 @@ export interface FirefoxIdleResult {
 
 /**
  * `n` viewers whose requests are Firefox's (so each stream gets heartbeat bytes besides the
- * keep-alives, lib/stream-framing.ts) join a fresh counter at once; once every one holds the
+ * keep-alives, lib/stream/stream-framing.ts) join a fresh counter at once; once every one holds the
  * frame for N, 1 s, then the CPU of `--idle-seconds` in which nothing changes.
  */
 export async function firefoxIdle(server: RunningServer, n: number, clients: Clients, options: BenchOptions): Promise<FirefoxIdleResult> {

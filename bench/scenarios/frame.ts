@@ -1,4 +1,4 @@
-import { MultipartFormat } from '../../lib/multipart-format.js';
+import { MultipartFormat } from '../../lib/stream/multipart-format.js';
 import { image, pngFor, renderer } from '../expected-frames.js';
 import { now } from '../ipc.js';
 import { round } from '../statistics.js';

@@ -1,5 +1,5 @@
 // The catalogue of the package's error and warning codes: the types users see (`ErrorCode`,
-// `WarningCode`) come from these lists, which lib/validation.ts and lib/warnings.ts use.
+// `WarningCode`) come from these lists, which lib/config/validation.ts and lib/config/warnings.ts use.
 
 /**
  * Every error thrown for a misconfiguration, by code (`error.code`), found when the middleware
