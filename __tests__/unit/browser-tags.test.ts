@@ -51,4 +51,18 @@ describe('BrowserTags', () => {
     expect(fresh.size).toBe(10_000);
     expect(Math.max(...[...fresh.keys()].map((key) => key.length))).toBeLessThanOrEqual('203.0.113.7\n'.length + 256);
   });
+
+  test('an address and User-Agent are kept 10 s: the next new browser after that finds only its own', () => {
+    const tags = new BrowserTags(SETTINGS);
+    for (let i = 0; i < 50; i++) tags.tag(request({ 'user-agent': `browser ${i}` }), '203.0.113.7');
+    const fresh = (tags as unknown as { fresh: { entries: Map<string, unknown> } }).fresh.entries;
+    jest.advanceTimersByTime(6000);
+    // Asking again within the window neither renews an entry nor drops the others.
+    tags.tag(request({ 'user-agent': 'browser 0' }), '203.0.113.7');
+    tags.tag(request({ 'user-agent': 'late' }), '203.0.113.7');
+    expect(fresh.size).toBe(51);
+    jest.advanceTimersByTime(4000);
+    tags.tag(request({ 'user-agent': 'next' }), '198.51.100.1');
+    expect([...fresh.keys()]).toEqual(['203.0.113.7\nlate', '198.51.100.1\nnext']);
+  });
 });

@@ -40,7 +40,10 @@ interface TagSettings {
  * a browser's tabs share one connection and need no cap: no tag, no cookie.
  */
 export class BrowserTags {
-  /** Ids given to requests that had no cookie: by address group and User-Agent, for a few seconds. */
+  /**
+   * Ids given to requests that had no cookie: by address group and User-Agent, for 10 s (an entry
+   * older than that is dropped when the next new browser comes, and is never used again).
+   */
   private readonly fresh = new Lru<string, { id: string; at: number }>(FRESH_BROWSERS_KEPT);
 
   constructor(private readonly settings: TagSettings) {}
@@ -68,8 +71,12 @@ export class BrowserTags {
     if (!userAgent) return randomId(16);
     const key = `${addressGroup(address, this.settings.ipv6PrefixLength)}\n${userAgent.slice(0, USER_AGENT_CHARS)}`;
     const now = monotonicNow();
-    const given = this.fresh.get(key);
+    const given = this.fresh.peek(key);
     if (given && now - given.at < FRESH_BROWSER_WINDOW_MS) return given.id;
+    // Kept in the order given (peek is no use): what is past the window goes first, at once.
+    for (let oldest = this.fresh.oldest(); oldest && now - oldest[1].at >= FRESH_BROWSER_WINDOW_MS; oldest = this.fresh.oldest()) {
+      this.fresh.delete(oldest[0]);
+    }
     const id = randomId(16);
     this.fresh.set(key, { id, at: now });
     return id;

@@ -28,6 +28,17 @@ export class Lru<K, V> {
     return value;
   }
 
+  /** The value of `key`; does not count as a use. */
+  peek(key: K): V | undefined {
+    return this.entries.get(key);
+  }
+
+  /** The least recently used entry (set, or got with `get`). */
+  oldest(): [K, V] | undefined {
+    const first = this.entries.entries().next();
+    return first.done ? undefined : first.value;
+  }
+
   /** Whether `key` is kept; does not count as a use. */
   has(key: K): boolean {
     return this.entries.has(key);
