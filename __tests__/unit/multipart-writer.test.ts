@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { parseMultipart } from '@remix-run/multipart-parser';
 import { MultipartFormat } from '../../lib/stream/multipart-format.js';
 import { MultipartWriter } from '../../lib/stream/multipart-writer.js';
-import { KEEP_ALIVE_CAP_MS } from '../../lib/stream/periodic-writes.js';
+import { KEEP_ALIVE_CAP_MS, KEEP_ALIVE_CAP_SPREAD_MS } from '../../lib/stream/periodic-writes.js';
 import { PalettePngEncoder } from '../../lib/frames/png-encoder.js';
 
 // The writer against a response whose socket fills up on demand: what it writes must always
@@ -53,6 +53,34 @@ test('heartbeat bytes of one PNG size, then blocked, then a frame of another siz
   expect(parts.map((part) => part.readUInt32BE(16))).toEqual([50, 50, 60, 60]);
   expect(parts).toEqual([narrow.png, narrow.png, wide.png, wide.png]);
   expect(stats).toEqual({ framesSent: 2, framesDropped: 0 });
+});
+
+test('streams framed together reach the keep-alive cap spread over its last 2 s, not in one tick', () => {
+  const format = new MultipartFormat();
+  const frame = format.frame(1, pngOfWidth(50));
+  const start = monotonicNow();
+  const writers = Array.from({ length: 1000 }, () => {
+    const response = new FakeResponse();
+    const writer = new MultipartWriter(response as unknown as ServerResponse, { ...settings(format), tickMs: 100 }, () => undefined, WITHOUT_HEARTBEATS);
+    writer.start(frame);
+    return { response, writer };
+  });
+  // No budget at all: only keep-alives at their cap go out; the tick at which each one did.
+  const wroteAt = new Map<number, number>();
+  for (let t = start + 100; t <= start + KEEP_ALIVE_CAP_MS + 100; t += 100) {
+    writers.forEach(({ writer, response }, i) => {
+      writer.tick(t, { writes: 0, relaxed: true });
+      if (response.chunks.length > 1 && !wroteAt.has(i)) wroteAt.set(i, t - start);
+    });
+  }
+  const times = [...wroteAt.values()];
+  expect(times).toHaveLength(1000);
+  expect(Math.min(...times)).toBeGreaterThanOrEqual(KEEP_ALIVE_CAP_MS - KEEP_ALIVE_CAP_SPREAD_MS - 100);
+  expect(Math.max(...times)).toBeLessThanOrEqual(KEEP_ALIVE_CAP_MS + 100);
+  const perTick = new Map<number, number>();
+  for (const t of times) perTick.set(t, (perTick.get(t) ?? 0) + 1);
+  // 20 ticks share them: none takes more than a tenth.
+  expect(Math.max(...perTick.values())).toBeLessThanOrEqual(100);
 });
 
 test('told to hold back (a busy server), a writer sends no heartbeat byte and no keep-alive until the keep-alive is at its cap', () => {

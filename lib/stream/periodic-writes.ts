@@ -25,6 +25,14 @@ export interface PeriodicWriteSettings {
  */
 export const KEEP_ALIVE_CAP_MS = 10_000;
 
+/**
+ * Each stream reaches its cap somewhere in this much before it (chosen at random per stream):
+ * the streams of one join storm, all framed at the same moment, would otherwise reach it together
+ * and the ones past the budget (6500 of 10 000) would be written in one tick, holding the event
+ * loop for a few hundred milliseconds every 10 s.
+ */
+export const KEEP_ALIVE_CAP_SPREAD_MS = 2000;
+
 /** A write held back while the event loop is busy is looked at again this much later. */
 const HELD_BACK_MS = 1000;
 
@@ -42,11 +50,16 @@ export class PeriodicWrites {
   private aheadBytes = 0;
   /** ...taken from this frame (the latest when they were sent). */
   private aheadOf: Frame | undefined;
+  /** The longest this stream goes without a whole frame: the cap, less its share of the spread. */
+  private readonly capMs: number;
 
   constructor(
     private readonly settings: PeriodicWriteSettings,
     private readonly heartbeats: boolean,
-  ) {}
+  ) {
+    const cap = Math.max(KEEP_ALIVE_CAP_MS, settings.keepAliveMs);
+    this.capMs = cap - Math.random() * Math.min(KEEP_ALIVE_CAP_SPREAD_MS, cap - settings.keepAliveMs);
+  }
 
   /** The stream wrote something. */
   wrote(): void {
@@ -93,10 +106,6 @@ export class PeriodicWrites {
     if (next - tickMs / 2 > now) return next;
     if (allowance.relaxed) return now;
     return Math.max(now + tickMs, Math.min(now + HELD_BACK_MS, keepAliveMs > 0 ? this.lastFrameAt + this.capMs : Infinity));
-  }
-
-  private get capMs(): number {
-    return Math.max(KEEP_ALIVE_CAP_MS, this.settings.keepAliveMs);
   }
 
   /** The next heartbeat: one more byte of `frame`'s PNG. */
