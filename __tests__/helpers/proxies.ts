@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Options } from '../../lib/index.js';
-import { freePort } from '../../support/free-port.js';
+import { freePorts } from '../../support/free-port.js';
 import { programPath } from '../../support/browsers/programs.js';
 import { closeAfterEachTest } from './cleanup.js';
 import { startCounterApp } from './counter-app.js';
@@ -141,7 +141,7 @@ export async function startProxy(
   // Readable by the user a program started as root drops to (Varnish reads its VCL as that user).
   chmodSync(dir, 0o755);
   const certificate = makeSelfSignedCertificate();
-  const [httpPort, httpsPort] = [await freePort(), await freePort()];
+  const [httpPort, httpsPort] = await freePorts(2);
   const remove = (): void => {
     certificate.remove();
     rmSync(dir, { recursive: true, force: true });

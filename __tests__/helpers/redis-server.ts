@@ -59,9 +59,18 @@ async function startOwnRedis(): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   let output = '';
+  // While stopped, the port is held by a listener that closes every connection at once: given
+  // back, another test file's Redis could be started on it, and the clients would reach that.
+  let holder: net.Server | undefined;
+  const release = async (): Promise<void> => {
+    const held = holder;
+    holder = undefined;
+    if (held) await new Promise((resolve) => held.close(resolve));
+  };
 
   const start = async (): Promise<void> => {
     if (child && child.exitCode === null) return;
+    await release();
     output = '';
     const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,6 +93,15 @@ async function startOwnRedis(): Promise<TestRedis> {
       running.once('exit', () => resolve());
       running.kill('SIGKILL');
     });
+    const held = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => {
+      // Taken already (by something of this machine's own): nothing to hold.
+      held.once('error', () => resolve());
+      held.listen(port, '127.0.0.1', () => {
+        holder = held;
+        resolve();
+      });
+    });
   };
 
   await start();
@@ -95,6 +113,7 @@ async function startOwnRedis(): Promise<TestRedis> {
     start,
     async close() {
       await stop();
+      await release();
       rmSync(dir, { recursive: true, force: true });
     },
   };
