@@ -34,26 +34,11 @@ export class GuardedStore {
 
   /** Whether the store took the stream: only then does the stream count, and its end call `decrement`. */
   increment(room: string, viewer?: string): boolean {
-    let result: unknown;
-    try {
-      result = this.given.increment(room, viewer);
-    } catch (error) {
-      this.failed('increment', error);
-      return false;
-    }
-    this.follow('increment', result);
-    return true;
+    return this.change('increment', room, viewer);
   }
 
   decrement(room: string, viewer?: string): void {
-    let result: unknown;
-    try {
-      result = this.given.decrement(room, viewer);
-    } catch (error) {
-      this.failed('decrement', error);
-      return;
-    }
-    this.follow('decrement', result);
+    this.change('decrement', room, viewer);
   }
 
   /** The store's count; 0 while its `count()` fails. */
@@ -92,6 +77,19 @@ export class GuardedStore {
   /** Resolves once the store has closed, or failed to. */
   async close(): Promise<void> {
     await this.settle('close', () => this.given.close?.());
+  }
+
+  /** `increment` or `decrement` of the store; false when it threw (reported), else its promise is followed. */
+  private change(name: 'increment' | 'decrement', room: string, viewer: string | undefined): boolean {
+    let result: unknown;
+    try {
+      result = this.given[name](room, viewer);
+    } catch (error) {
+      this.failed(name, error);
+      return false;
+    }
+    this.follow(name, result);
+    return true;
   }
 
   /** A call whose result is not used went through: a promise it returned is followed. */
