@@ -6,8 +6,8 @@ import { eventually } from '../helpers/time.js';
 import { USER_AGENTS } from '../helpers/user-agents.js';
 import { Viewer } from '../helpers/viewer.js';
 import { showsCount } from '../../support/png.js';
-import { removeAllTestNetworks, TestNetwork } from '../../support/network/test-network.js';
-import { ViewersOver } from '../../support/network/viewers-over.js';
+import { TestNetwork } from '../../support/network/test-network.js';
+import { startViewersOver } from '../helpers/network-viewers.js';
 import type { ViewerState } from '../../support/network/viewers-over.js';
 
 const SLOW = { kbit: 250, lossPercent: 2 };
@@ -15,18 +15,11 @@ const RUN_MS = 30_000;
 const OUTAGE = { fromMs: 10_000, toMs: 20_000 };
 const CHANGE_EVERY_MS = 2000;
 
-let viewers: ViewersOver | undefined;
-afterEach(async () => {
-  await viewers?.stop();
-  viewers = undefined;
-  await removeAllTestNetworks();
-}, 30_000);
-
 test(`six viewers on a ${SLOW.kbit} kbit/s link losing ${SLOW.lossPercent} % of packets stay counted for ${RUN_MS / 1000} s of changes, through a ${(OUTAGE.toMs - OUTAGE.fromMs) / 1000} s outage, and show the last count`, async () => {
   const network = await TestNetwork.create(6);
   await network.shape(SLOW);
   const app = await startCounterApp({}, { host: network.serverAddress });
-  viewers = await ViewersOver.start(network);
+  const viewers = await startViewersOver(network);
   const specs = network.viewerAddresses.map((localAddress, i) => ({ localAddress, userAgent: i < 3 ? USER_AGENTS.chromium : USER_AGENTS.firefoxLinux }));
   expect(await viewers.open(app.url, specs)).toEqual([200, 200, 200, 200, 200, 200]);
   await eventually(() => app.counter.count === 6, `the server to count the six viewers, it counts ${app.counter.count}`);
@@ -67,7 +60,7 @@ test(`six viewers on a ${SLOW.kbit} kbit/s link losing ${SLOW.lossPercent} % of 
   const final = local ? 7 : 6;
   let seen: ViewerState[] = [];
   const showFinal = async (): Promise<boolean> => {
-    seen = await viewers!.state();
+    seen = await viewers.state();
     return seen.every((viewer) => !viewer.ended && viewer.lastPart !== undefined && showsCount(viewer.lastPart, final));
   };
   await eventually(showFinal, `the six to show ${final} on their open streams`, 20_000).catch((error: Error) => {

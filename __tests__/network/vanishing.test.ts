@@ -7,19 +7,15 @@ import type { CounterApp } from '../helpers/counter-app.js';
 import { eventually } from '../helpers/time.js';
 import { USER_AGENTS } from '../helpers/user-agents.js';
 import { showsCount } from '../../support/png.js';
-import { removeAllTestNetworks, TestNetwork } from '../../support/network/test-network.js';
-import { ViewersOver } from '../../support/network/viewers-over.js';
+import { TestNetwork } from '../../support/network/test-network.js';
+import { startViewersOver } from '../helpers/network-viewers.js';
+import type { ViewersOver } from '../../support/network/viewers-over.js';
 import type { ViewerSpec, ViewerState } from '../../support/network/viewers-over.js';
 
 /** The default `vanishTimeoutMs`, and what the README promises a vanished viewer. */
 const VANISH_TIMEOUT_MS = 20_000;
 const LEAVES_WITHIN_MS = 30_000;
 
-const started: ViewersOver[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((viewers) => viewers.stop()));
-  await removeAllTestNetworks();
-}, 30_000);
 
 /** Three viewers with Chromium's framing (no heartbeat bytes), three with Firefox's (heartbeats). */
 function sixViewers(network: TestNetwork, path?: string): ViewerSpec[] {
@@ -30,8 +26,7 @@ function sixViewers(network: TestNetwork, path?: string): ViewerSpec[] {
 async function viewersOnTheirOwnNetwork(options: { keepAliveMs?: number } = {}): Promise<{ network: TestNetwork; app: CounterApp; viewers: ViewersOver }> {
   const network = await TestNetwork.create(6);
   const app = await startCounterApp(options, { host: network.serverAddress });
-  const viewers = await ViewersOver.start(network);
-  started.push(viewers);
+  const viewers = await startViewersOver(network);
   expect(await viewers.open(app.url, sixViewers(network))).toEqual([200, 200, 200, 200, 200, 200]);
   await eventually(() => app.counter.count === 6, `the server to count the six viewers, it counts ${app.counter.count}`);
   // Every viewer shows 6 and has acknowledged every byte: from the cut on, the server sends only
