@@ -49,7 +49,7 @@ export interface ScreenChange {
   readonly ms: number;
 }
 
-/** Another viewer opens `url`; resolves when `watched` shows the frame for `count`. */
+/** Another viewer opens `url`; resolves when `watched` shows the frame for `count`, within `timeoutMs` of that page having loaded. */
 export async function joinAndWait<V extends Viewer>(
   opener: Opener<V>,
   url: string,
@@ -59,7 +59,11 @@ export async function joinAndWait<V extends Viewer>(
 ): Promise<{ viewer: V; change: ScreenChange }> {
   const viewer = await opener.open(url);
   const startedAt = viewer.navigatedAt;
-  const sample = await watched.waitFor((s) => screenShows(s, count), `the frame for ${count} after a viewer joined`, { since: startedAt, timeoutMs });
+  // `timeoutMs` runs from the moment the joining page has loaded: how long the browser took to
+  // open a window and load the page (seconds for WebKit's WebDriver on a busy machine) is its
+  // own. The change is still measured from the navigation.
+  const loadedAt = Date.now();
+  const sample = await watched.waitFor((s) => screenShows(s, count), `the frame for ${count} after a viewer joined`, { since: startedAt, timeoutMs: loadedAt - startedAt + timeoutMs });
   return { viewer, change: { startedAt, sample, ms: sample.t - startedAt } };
 }
 
