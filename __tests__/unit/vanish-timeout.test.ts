@@ -35,9 +35,19 @@ describe('VanishTimeout', () => {
     calls.length = 0;
     new VanishTimeout(5000, new Warnings(quietLogger()), { platform: 'linux', load }).apply(socketWithFd(3));
     expect(calls.map(({ value }) => value)).toEqual([5000, 1000]);
-    // The kernel's keep-alive probes from half the limit of silence on (1 s at least).
+    // Keep-alives off by default here (longestSilenceMs Infinity): the kernel's keep-alive probes from half the limit of silence on (1 s at least).
     new VanishTimeout(1000, new Warnings(quietLogger()), { platform: 'linux', load }).apply(socketWithFd(4));
     expect(keepAlives).toEqual([[7, true, 10_000], [3, true, 2500], [4, true, 1000]]);
+  });
+
+  test('the probes only where a stream may go silent longer than the limit: otherwise its next write bounds it', () => {
+    const { calls, load } = recorder();
+    const bound = (longestSilenceMs: number) => new VanishTimeout(20_000, new Warnings(quietLogger()), { platform: 'linux', load, longestSilenceMs });
+    expect(bound(10_000).apply(socketWithFd(5))).toBe(true);
+    expect(bound(20_000).apply(socketWithFd(6))).toBe(true);
+    expect(bound(30_000).apply(socketWithFd(7))).toBe(true);
+    expect(calls.map(({ fd }) => fd)).toEqual([5, 5, 6, 6, 7, 7]);
+    expect(keepAlives).toEqual([[7, true, 10_000]]);
   });
 
   test('a kernel before Linux 6.15 refuses TCP_RTO_MAX_MS: the bound still holds', () => {

@@ -11,11 +11,13 @@ import type { Warnings } from '../config/warnings.js';
  * either, so it is set through koffi (an FFI library whose npm package carries prebuilt binaries
  * for each platform). A stream sends bytes at least every `keepAliveMs` (at most 10 s apart at any
  * audience, lib/stream/periodic-writes.ts), so a vanished viewer leaves within `vanishTimeoutMs` of the
- * first of them it does not acknowledge. While nothing is sent (keep-alives off), the kernel's own
- * keep-alive probes, from half the limit of silence on, carry the bound: with `TCP_USER_TIMEOUT`
- * set, Linux gives up once the limit has passed since the viewer was last heard; macOS after the
- * ten one-second probes libuv asks for. A viewer on a slow or lossy link acknowledges within
- * seconds and keeps its stream; an outage shorter than the limit is survived.
+ * first of them it does not acknowledge. When a stream may go silent longer than the limit
+ * (keep-alives off, or a `keepAliveMs` above it), the kernel's own keep-alive probes, from half the
+ * limit of silence on, carry the bound: with `TCP_USER_TIMEOUT` set, Linux gives up once the limit
+ * has passed since the viewer was last heard; macOS after the ten one-second probes libuv asks
+ * for. With a shorter silence the next write comes first and bounds it alike, so the probes (four
+ * more system calls a stream) are not asked for. A viewer on a slow or lossy link acknowledges
+ * within seconds and keeps its stream; an outage shorter than the limit is survived.
  */
 
 const IPPROTO_TCP = 6;
@@ -81,18 +83,30 @@ interface ReadyOption {
 /**
  * Bounds how long the bytes sent on a stream's connection may go unacknowledged before the
  * kernel closes it (and the stream ends, uncounted). Made once per counter; `apply` costs a
- * system call or two per stream. Where the system has no such option, or koffi cannot load, it
+ * system call or two per stream (and the keep-alive probes' four when a stream may go silent
+ * longer than the limit). Where the system has no such option, or koffi cannot load, it
  * warns once and does nothing: vanished viewers then leave when the system gives up on them.
  */
 export class VanishTimeout {
   private readonly setOption: SetSocketOption | undefined;
   private readonly options: readonly ReadyOption[] = [];
+  /** Whether a stream may go silent longer than the limit: then the kernel's probes carry the bound. */
+  private readonly probes: boolean;
 
+  /**
+   * `longestSilenceMs`: the longest a stream goes without a write (Infinity: keep-alives off;
+   * `lib/stream/periodic-writes.ts`, `KEEP_ALIVE_CAP_MS`).
+   */
   constructor(
     readonly timeoutMs: number,
     warnings: Warnings,
-    { platform = process.platform, load = loadWithKoffi }: { platform?: NodeJS.Platform; load?: SocketOptionLoader } = {},
+    {
+      longestSilenceMs = Infinity,
+      platform = process.platform,
+      load = loadWithKoffi,
+    }: { longestSilenceMs?: number; platform?: NodeJS.Platform; load?: SocketOptionLoader } = {},
   ) {
+    this.probes = longestSilenceMs > timeoutMs;
     if (timeoutMs === 0) return;
     const platformOptions = PLATFORMS[platform];
     let problem: string | undefined;
@@ -137,9 +151,8 @@ export class VanishTimeout {
     for (const { option, value, optional } of this.options) {
       if (setOption(fd, IPPROTO_TCP, option, value, 4) !== 0 && !optional) bounded = false;
     }
-    // Probes answered by a live viewer cost it nothing; they start only after this much silence,
-    // which keep-alives (acknowledged) never leave.
-    if (bounded) socket.setKeepAlive(true, Math.max(1000, Math.round(this.timeoutMs / 2)));
+    // Probes answered by a live viewer cost it nothing; they start only after this much silence.
+    if (bounded && this.probes) socket.setKeepAlive(true, Math.max(1000, Math.round(this.timeoutMs / 2)));
     return bounded;
   }
 }

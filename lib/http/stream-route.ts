@@ -23,6 +23,7 @@ import { DEFAULT_ROOM } from '../counting/room-names.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import { framingFor, isGecko } from '../stream/stream-framing.js';
 import type { StreamTicker } from '../stream/stream-ticker.js';
+import { longestSilenceMs } from '../stream/periodic-writes.js';
 import type { UserCounterEvents } from '../types/index.js';
 import { VanishTimeout } from '../admission/vanish-timeout.js';
 
@@ -89,8 +90,8 @@ export class StreamRoute {
     this.limits = new ConnectionLimits({ ...config, defaultRoom: DEFAULT_ROOM });
     this.browsers = new BrowserStreams(config.maxStreamsPerBrowser);
     // Made with the counter, so that a system where it cannot work is reported at start.
-    this.vanish = new VanishTimeout(config.vanishTimeoutMs, config.warnings);
     const { keepAliveMs, heartbeatMs, stallTimeoutMs, maxStreamMs } = config;
+    this.vanish = new VanishTimeout(config.vanishTimeoutMs, config.warnings, { longestSilenceMs: longestSilenceMs(keepAliveMs) });
     this.writerSettings = { format, keepAliveMs, heartbeatMs, tickMs: ticker.tickMs, stallTimeoutMs, maxStreamMs, stats: stats.frames, ticker };
     this.headers = {
       'Content-Type': format.contentType,

@@ -25,6 +25,11 @@ export interface PeriodicWriteSettings {
  */
 export const KEEP_ALIVE_CAP_MS = 10_000;
 
+/** The longest a stream goes without a write with this `keepAliveMs`; Infinity when keep-alives are off. */
+export function longestSilenceMs(keepAliveMs: number): number {
+  return keepAliveMs > 0 ? Math.max(KEEP_ALIVE_CAP_MS, keepAliveMs) : Infinity;
+}
+
 /**
  * Each stream reaches its cap somewhere in this much before it (chosen at random per stream):
  * the streams of one join storm, all framed at the same moment, would otherwise reach it together
