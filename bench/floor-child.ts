@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import express from 'express';
 import { writeSnapshot } from './heap-snapshot.js';
 import { notify, serve } from './ipc.js';
+import { startProfiling, stopProfiling } from './profiler.js';
 
 /**
  * The floor: the least a server can do for a viewer of a live image. A bare
@@ -70,6 +71,14 @@ serve({
     return { bytes: shared.length };
   },
   heapSnapshot: writeSnapshot,
+  // Its join storm is profiled with the counter's (`--profile`), so that their areas compare.
+  async profileStart(message) {
+    await startProfiling(Number(message.intervalMicros ?? 500));
+    return {};
+  },
+  async profileStop(message) {
+    return { file: await stopProfiling(String(message.dir), String(message.name)) };
+  },
   usage(message) {
     if (message.gc) (globalThis as { gc?: () => void }).gc?.();
     const memory = process.memoryUsage();

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { areaOf } from './profile-areas.js';
+import type { SampledFrame } from './profile-areas.js';
 import type { CpuProfile } from './profiler.js';
 
 /**
@@ -27,6 +29,8 @@ export interface ProfileSummary {
   processCpuMs?: number;
   bySelf: ProfileEntry[];
   byTotal: ProfileEntry[];
+  /** Busy time by area (`profile-areas.ts`), largest first. */
+  byArea: { area: string; ms: number; percent: number }[];
 }
 
 const ROOT = path.resolve(__dirname, '..');
@@ -36,11 +40,13 @@ export function summariseProfile(files: string | string[], top = 25): ProfileSum
   const where = new Map<string, { function: string; location: string }>();
   const self = new Map<string, number>();
   const total = new Map<string, number>();
+  const areas = new Map<string, number>();
   let durationMs = 0;
   for (const file of [files].flat()) {
     const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
     const parent = new Map<number, number>();
     const keyOf = new Map<number, string>();
+    const frameOf = new Map<number, SampledFrame>();
     for (const node of profile.nodes) {
       for (const child of node.children ?? []) parent.set(child, node.id);
       const { functionName, url, lineNumber } = node.callFrame;
@@ -48,6 +54,7 @@ export function summariseProfile(files: string | string[], top = 25): ProfileSum
       const location = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
       const key = `${name} ${location}`;
       keyOf.set(node.id, key);
+      frameOf.set(node.id, { functionName: name, location: url ? shortUrl(url) : '' });
       where.set(key, { function: name, location });
     }
 
@@ -58,6 +65,7 @@ export function summariseProfile(files: string | string[], top = 25): ProfileSum
     durationMs += (profile.endTime - profile.startTime) / 1000;
     const ms = median(timeDeltas) / 1000;
     const stacks = new Map<number, Set<string>>();
+    const areaOfNode = new Map<number, string>();
     for (let i = 0; i < samples.length; i++) {
       const key = keyOf.get(samples[i])!;
       if (key.startsWith('(idle)')) continue;
@@ -69,6 +77,14 @@ export function summariseProfile(files: string | string[], top = 25): ProfileSum
         stacks.set(samples[i], stack);
       }
       for (const frame of stack) total.set(frame, (total.get(frame) ?? 0) + ms);
+      let area = areaOfNode.get(samples[i]);
+      if (area === undefined) {
+        const frames: SampledFrame[] = [];
+        for (let id: number | undefined = samples[i]; id !== undefined; id = parent.get(id)) frames.push(frameOf.get(id)!);
+        area = areaOf(frames);
+        areaOfNode.set(samples[i], area);
+      }
+      areas.set(area, (areas.get(area) ?? 0) + ms);
     }
   }
   const busyMs = [...self.values()].reduce((sum, value) => sum + value, 0);
@@ -88,12 +104,19 @@ export function summariseProfile(files: string | string[], top = 25): ProfileSum
           totalPercent: round((100 * totalMs) / busyMs),
         };
       });
-  return { files: [files].flat(), durationMs: round(durationMs), busyMs: round(busyMs), bySelf: entries(self), byTotal: entries(total) };
+  const byArea = [...areas.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([area, ms]) => ({ area, ms: round(ms), percent: round((100 * ms) / busyMs) }));
+  return { files: [files].flat(), durationMs: round(durationMs), busyMs: round(busyMs), bySelf: entries(self), byTotal: entries(total), byArea };
 }
 
 export function formatProfileSummary(summary: ProfileSummary): string {
   const lines = [
     `${summary.files.map((file) => path.relative(process.cwd(), file)).join(' + ')}: ${summary.durationMs} ms profiled, ${summary.busyMs} ms sampled busy${summary.processCpuMs === undefined ? '' : `, ${summary.processCpuMs} ms CPU by /proc`} (percentages of busy time)`,
+    '',
+    '| busy ms | % | area |',
+    '|--:|--:|---|',
+    ...summary.byArea.map((a) => `| ${a.ms} | ${a.percent} | ${a.area} |`),
     '',
     '| self ms | self % | total % | function | location |',
     '|--:|--:|--:|---|---|',

@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     firefoxIdle: deepRun.server.firefoxIdle,
     frame,
     profiles: options.profile
-      ? { joinStorm: deepRun.server.profile, steady: deepRun.server.steadyProfile, fanout: deepRun.server.fanout?.profile, leaveStorm: deepRun.server.leave?.profile, firefoxIdle: deepRun.server.firefoxIdle?.profile }
+      ? { joinStorm: deepRun.server.profile, floorJoinStorm: deepRun.floor?.profile, expressFloorJoinStorm: expressFloor?.profile, steady: deepRun.server.steadyProfile, fanout: deepRun.server.fanout?.profile, leaveStorm: deepRun.server.leave?.profile, firefoxIdle: deepRun.server.firefoxIdle?.profile }
       : undefined,
     targets: [] as Target[],
     goals: [] as Target[],

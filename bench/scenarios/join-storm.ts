@@ -44,7 +44,7 @@ export interface StormResult {
 /**
  * All `n` viewers open at once against a fresh server, each a `browser`'s request (Chromium's
  * by default); resolves once every viewer holds the frame for N (or the settle timeout passed),
- * with the idle process's memory measured before. With `profiled`, the counter's CPU profile of the storm.
+ * with the idle process's memory measured before. With `profiled`, the server's CPU profile of the storm (the floors' too, so that their areas compare).
  */
 export async function joinStorm(server: RunningServer, n: number, clients: Clients, options: BenchOptions, profiled: boolean, browser: ViewerBrowser = 'chromium'): Promise<{ storm: StormResult; idle: Memory; profile?: ProfileSummary }> {
   const { kind, child, port } = server;
@@ -52,8 +52,7 @@ export async function joinStorm(server: RunningServer, n: number, clients: Clien
   await sleep(500);
   const idle = await memory(child);
   const before = kind === 'server' ? await child.call('usage', { resetLoopDelay: true }) : undefined;
-  const profiling = profiled && kind === 'server';
-  if (profiling) await child.call('profileStart', { intervalMicros: 250 });
+  if (profiled) await child.call('profileStart', { intervalMicros: 250 });
   const cpuBefore = cpuSeconds(child.pid);
   const clientCpuBefore = clients.cpuSeconds();
 
@@ -72,8 +71,9 @@ export async function joinStorm(server: RunningServer, n: number, clients: Clien
   const clientCpuAfter = clients.cpuSeconds();
   const rssAtSettle = rssBytes(child.pid);
   let profile: ProfileSummary | undefined;
-  if (profiling) {
-    const { file } = await child.call('profileStop', { dir: options.profileDir, name: `join-storm-${n}` });
+  if (profiled) {
+    const prefix = kind === 'server' ? '' : `${kind.replace(' ', '-')}-`;
+    const { file } = await child.call('profileStop', { dir: options.profileDir, name: `${prefix}join-storm-${n}` });
     profile = { ...summariseProfile(file as string), processCpuMs: round((cpuAfter - cpuBefore) * 1000) };
   }
   await sleep(250);
