@@ -83,7 +83,7 @@ test('streams framed together reach the keep-alive cap spread over its last 2 s,
   expect(Math.max(...perTick.values())).toBeLessThanOrEqual(100);
 });
 
-test('told to hold back (a busy server), a writer sends no heartbeat byte and no keep-alive until the keep-alive is at its cap', () => {
+test('told to hold back (a busy server), a writer sends no heartbeat byte, and a keep-alive only once held back a period of its own (or at its cap)', () => {
   const format = new MultipartFormat();
   const frame = format.frame(1, pngOfWidth(50));
   const started = () => {
@@ -99,9 +99,16 @@ test('told to hold back (a busy server), a writer sends no heartbeat byte and no
   const busy = started();
   expect(tick(busy.writer, start + 1000, false)).toBe(false);
   expect(tick(busy.writer, start + 3000, false)).toBe(false);
+  expect(tick(busy.writer, start + 5400, false)).toBe(false);
   expect(busy.response.chunks).toHaveLength(1);
-  expect(tick(busy.writer, start + KEEP_ALIVE_CAP_MS, false)).toBe(true);
+  expect(tick(busy.writer, start + 6000, false)).toBe(true);
   expect(busy.response.chunks.slice(1)).toEqual([frame.wire]);
+  // Only past the budget at its cap.
+  const noBudget = started();
+  expect(noBudget.writer.tick(start + 6000, { writes: 0, relaxed: false })).toBeDefined();
+  expect(noBudget.response.chunks).toHaveLength(1);
+  noBudget.writer.tick(start + KEEP_ALIVE_CAP_MS, { writes: 0, relaxed: false });
+  expect(noBudget.response.chunks.slice(1)).toEqual([frame.wire]);
 
   const idle = started();
   expect(tick(idle.writer, start + 1000)).toBe(true);

@@ -38,8 +38,15 @@ export function longestSilenceMs(keepAliveMs: number): number {
  */
 export const KEEP_ALIVE_CAP_SPREAD_MS = 2000;
 
-/** A write held back while the event loop is busy is looked at again this much later. */
+/** A write held back while the event loop is busy is looked at again this much later... */
 const HELD_BACK_MS = 1000;
+/**
+ * ...and a keep-alive is held back at most this many periods of its own (then it waits only for
+ * the budget): behind HAProxy or Apache a closed page is noticed at their second write, so with
+ * their recipes' short `keepAliveMs` a hold until the cap would keep a departed viewer counted for
+ * seconds on a busy server.
+ */
+const HELD_BACK_PERIODS = 1;
 
 /**
  * One stream's writes between frames: keep-alive re-sends of the latest frame, and (for a
@@ -79,7 +86,8 @@ export class PeriodicWrites {
   /**
    * What to write at `now`: the whole latest frame (a keep-alive), one heartbeat byte, or
    * nothing; a write takes one from `allowance`. A keep-alive at its cap goes out whatever
-   * `allowance` says; otherwise nothing goes out past the budget or while the loop is busy.
+   * `allowance` says; otherwise nothing goes out past the budget, and while the loop is busy only
+   * a keep-alive held back a period of its own already.
    */
   due(now: number, allowance: TickAllowance): 'frame' | 'heartbeat' | undefined {
     const { keepAliveMs, heartbeatMs, tickMs } = this.settings;
@@ -91,8 +99,9 @@ export class PeriodicWrites {
       allowance.writes -= 1;
       return 'frame';
     }
-    if (allowance.writes <= 0 || !allowance.relaxed) return undefined;
-    const heartbeatDue = this.heartbeats && heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - slack;
+    if (allowance.writes <= 0) return undefined;
+    if (!allowance.relaxed && !(keepAliveDue && sinceFrame >= this.heldUntilMs - slack)) return undefined;
+    const heartbeatDue = allowance.relaxed && this.heartbeats && heartbeatMs > 0 && now - this.lastWriteAt >= heartbeatMs - slack;
     if (!keepAliveDue && !heartbeatDue) return undefined;
     allowance.writes -= 1;
     return keepAliveDue || this.aheadBytes >= PNG_HEADER_LENGTH ? 'frame' : 'heartbeat';
@@ -101,7 +110,8 @@ export class PeriodicWrites {
   /**
    * When the ticker should look at this stream again, after `due` at `now`: when its next write
    * falls due; `now` when one is due and waits for the budget; a moment later when the busy loop
-   * holds it back (at most until the keep-alive's cap). Infinity: no periodic write at all.
+   * holds it back (a keep-alive at most a period of its own, and never past its cap). Infinity: no
+   * periodic write at all.
    */
   nextAt(now: number, allowance: TickAllowance): number {
     const { keepAliveMs, heartbeatMs, tickMs } = this.settings;
@@ -110,7 +120,12 @@ export class PeriodicWrites {
     const next = Math.min(keepAliveAt, heartbeatAt);
     if (next - tickMs / 2 > now) return next;
     if (allowance.relaxed) return now;
-    return Math.max(now + tickMs, Math.min(now + HELD_BACK_MS, keepAliveMs > 0 ? this.lastFrameAt + this.capMs : Infinity));
+    return Math.max(now + tickMs, Math.min(now + HELD_BACK_MS, keepAliveMs > 0 ? this.lastFrameAt + this.heldUntilMs : Infinity));
+  }
+
+  /** How long after a whole frame a keep-alive stops waiting for a busy loop: a period of its own held back, or its cap. */
+  private get heldUntilMs(): number {
+    return Math.min(this.capMs, (1 + HELD_BACK_PERIODS) * this.settings.keepAliveMs);
   }
 
   /** The next heartbeat: one more byte of `frame`'s PNG. */

@@ -9,7 +9,7 @@ export interface TickAllowance {
    * take it below 0.
    */
   writes: number;
-  /** Whether heartbeat bytes and keep-alives before their cap may go out: false while the event loop is busy. */
+  /** Whether heartbeat bytes, and keep-alives not yet held back a period, may go out: false while the event loop is busy. */
   readonly relaxed: boolean;
 }
 
@@ -36,8 +36,9 @@ export const PERIODIC_WRITES_PER_SECOND = 500;
 
 /**
  * When the event loop was busier than this over the last tick (a join storm: accepting and
- * answering thousands of requests), heartbeat bytes and keep-alives wait, up to the keep-alive's
- * cap: they would compete with accepting connections, and every stream got a frame moments ago.
+ * answering thousands of requests), heartbeat bytes wait, and keep-alives one period of their own
+ * more (`lib/stream/periodic-writes.ts`): they would compete with accepting connections, and every
+ * stream got a frame moments ago.
  * Stall checks, `maxStreamMs` and keep-alives at their cap go on.
  */
 export const BUSY_LOOP = 0.8;
