@@ -30,7 +30,12 @@ const headers = {
   'X-Content-Type-Options': 'nosniff',
 };
 let shared = Buffer.alloc(0);
-let open = 0;
+/** The frame again and the next part's headers: what a keep-alive re-sends, as one chunk of the chunked coding. */
+let again = Buffer.alloc(0);
+let againChunk = Buffer.alloc(0);
+/** Each open stream's socket, and whether its response is chunked (HTTP/1.1). */
+const sockets = new Map<NonNullable<http.ServerResponse['socket']>, boolean>();
+let writes = 0;
 
 const floor = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   if (req.method !== 'GET' || req.url !== '/online.png') {
@@ -39,9 +44,35 @@ const floor = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   }
   res.writeHead(200, headers);
   res.write(shared);
-  open += 1;
-  res.once('close', () => (open -= 1));
+  const socket = res.socket!;
+  sockets.set(socket, (res as { chunkedEncoding?: boolean }).chunkedEncoding === true);
+  res.once('close', () => sockets.delete(socket));
 };
+
+/**
+ * On request (`keepAlives`), the floor re-sends its frame `perSecond` times a second, to its
+ * connections in turn, spread over ticks of 100 ms, straight to the socket: the least that
+ * keeping streams alive with that many writes costs at rest, to set the counter's quiet CPU against.
+ */
+let keepAliveTimer: NodeJS.Timeout | undefined;
+function keepAlives(perSecond: number): void {
+  clearInterval(keepAliveTimer);
+  if (perSecond <= 0) return;
+  const tickMs = 100;
+  let carry = 0;
+  let cursor = sockets.entries();
+  keepAliveTimer = setInterval(() => {
+    carry += (perSecond * tickMs) / 1000;
+    for (; carry >= 1; carry -= 1) {
+      let next = cursor.next();
+      if (next.done) next = (cursor = sockets.entries()).next();
+      if (next.done) return;
+      const [socket, chunked] = next.value;
+      socket.write(chunked ? againChunk : again);
+      writes += 1;
+    }
+  }, tickMs);
+}
 
 // The Express floor (BENCH_FLOOR_EXPRESS=1): the same, as the one middleware of an Express
 // app, which is what any Express app pays per request before the counter does anything.
@@ -68,7 +99,13 @@ serve({
       png,
       Buffer.from(`\r\n--${boundary}\r\n${partHeaders}`, 'latin1'),
     ]);
+    again = shared.subarray(Buffer.byteLength(`--${boundary}\r\n${partHeaders}`));
+    againChunk = Buffer.concat([Buffer.from(`${again.length.toString(16)}\r\n`, 'latin1'), again, Buffer.from('\r\n', 'latin1')]);
     return { bytes: shared.length };
+  },
+  keepAlives(message) {
+    keepAlives(Number(message.perSecond));
+    return {};
   },
   heapSnapshot: writeSnapshot,
   // Its join storm is profiled with the counter's (`--profile`), so that their areas compare.
@@ -82,6 +119,6 @@ serve({
   usage(message) {
     if (message.gc) (globalThis as { gc?: () => void }).gc?.();
     const memory = process.memoryUsage();
-    return { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external, arrayBuffers: memory.arrayBuffers, count: open };
+    return { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external, arrayBuffers: memory.arrayBuffers, count: sockets.size, writes };
   },
 });

@@ -18,6 +18,8 @@ export interface SampledFrame {
 
 const WRITES = new Set(['writev', 'writeBuffer', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString', 'writeUcs2String']);
 const SOCKET_CALLS = new Set(['setsockopt', 'setKeepAlive', 'setNoDelay', 'getpeername', 'getsockname']);
+/** Where the counter calls `setsockopt` through koffi. */
+const VANISH_TIMEOUT = 'lib/admission/vanish-timeout.ts';
 
 /**
  * What asked for a write, by a script on its stack: the fan-out of a broadcast runs in slices
@@ -46,6 +48,8 @@ export function areaOf(stack: readonly SampledFrame[]): string {
   }
   if (leaf.location === '' && SOCKET_CALLS.has(leaf.functionName)) return 'socket options and addresses (system calls)';
   const scripted = stack.find((frame) => frame.location !== '');
+  // koffi's call of setsockopt: the profiler may give it the name of any native symbol nearby.
+  if (leaf.location === '' && scripted?.location === VANISH_TIMEOUT) return 'socket options and addresses (system calls)';
   return scripted ? areaOfScript(scripted.location) : 'other';
 }
 

@@ -5,7 +5,7 @@ import type { ProfileSummary } from './profile-summary.js';
 import type { RunningServer } from './servers.js';
 import { round } from './statistics.js';
 
-/** What a server spent while nothing changed: only keep-alives and heartbeats (the counter), or nothing (the floors). */
+/** What a server spent while nothing changed: only keep-alives and heartbeats (the counter), nothing (the floors), or as many writes as the counter's (the floor, asked to). */
 export interface QuietCpu {
   /** The windows measured one after another, in seconds each. */
   seconds: number;
@@ -15,7 +15,7 @@ export interface QuietCpu {
   windows: number[];
   /** The same for 10 000 streams (scaled by the streams open): issue 23's goals are per 10 000. */
   cpuPercentPer10000: number;
-  /** `res.write` calls per second in the counter's process (null for the floors, which write nothing then). */
+  /** Writes to sockets per second in the server's process. */
   writesPerSecond: number | null;
 }
 
@@ -31,7 +31,7 @@ export async function quietCpu(server: RunningServer, streams: number, options: 
   const { kind, child } = server;
   const profiled = options.profile && kind === 'server';
   if (profiled) await child.call('profileStart', { intervalMicros: 250 });
-  const before = kind === 'server' ? await child.call('usage') : undefined;
+  const before = await child.call('usage');
   const windows: number[] = [];
   const from = { cpu: cpuSeconds(child.pid), at: now() };
   let last = from;
@@ -43,7 +43,7 @@ export async function quietCpu(server: RunningServer, streams: number, options: 
   }
   const cpu = last.cpu - from.cpu;
   const seconds = (last.at - from.at) / 1000;
-  const after = kind === 'server' ? await child.call('usage') : undefined;
+  const after = await child.call('usage');
   let profile: ProfileSummary | undefined;
   if (profiled) {
     const { file } = await child.call('profileStop', { dir: options.profileDir, name });
@@ -55,7 +55,7 @@ export async function quietCpu(server: RunningServer, streams: number, options: 
     cpuPercent,
     windows,
     cpuPercentPer10000: round((cpuPercent * 10_000) / Math.max(1, streams), 2),
-    writesPerSecond: before && after ? round(((after.writes as number) - (before.writes as number)) / seconds) : null,
+    writesPerSecond: typeof after.writes === 'number' ? round((after.writes - (before.writes as number)) / seconds) : null,
   };
   return { quiet, profile };
 }

@@ -45,7 +45,9 @@ export function stormRow(r: StormResult, browser?: string): string {
 /** The steady state after a storm, under its row. */
 export function steadyRow(kind: Kind, s: SteadyResult): string {
   const writes = s.quiet.writesPerSecond === null ? '' : `, ${s.quiet.writesPerSecond} writes/s`;
-  return `  steady state, ${kind}: ${s.streams} streams, RSS ${s.rssKB} KB/stream, heap ${s.heapKB} KB/stream (idle RSS ${s.idleRssMB} MB), CPU ${s.cpuPercent} % of a core (median of ${s.quiet.windows.join(', ')} % over ${s.quiet.seconds} s each; ${s.quiet.cpuPercentPer10000} % per 10 000 streams${writes})`;
+  const k = s.withKeepAlives;
+  const again = k ? `; writing ${fmt(k.writesPerSecond)} keep-alives a second as the counter did: ${k.cpuPercent} % (median of ${k.windows.join(', ')} %; ${k.cpuPercentPer10000} % per 10 000 streams)` : '';
+  return `  steady state, ${kind}: ${s.streams} streams, RSS ${s.rssKB} KB/stream, heap ${s.heapKB} KB/stream (idle RSS ${s.idleRssMB} MB), CPU ${s.cpuPercent} % of a core (median of ${s.quiet.windows.join(', ')} % over ${s.quiet.seconds} s each; ${s.quiet.cpuPercentPer10000} % per 10 000 streams${writes})${again}`;
 }
 
 /** Firefox's framing at rest, under its storm's row. */

@@ -36,14 +36,14 @@ type Log = (line: string) => void;
  * A fresh process of `kind` through a join storm of `n`; at the largest N (`deep`) also the
  * steady state, then the fan-out and the leave storm (the counter) or the floor's leave storm.
  */
-async function measureServer(kind: Kind, n: number, clients: Clients, options: BenchOptions, deep: boolean, log: Log): Promise<ServerRun> {
+async function measureServer(kind: Kind, n: number, clients: Clients, options: BenchOptions, deep: boolean, log: Log, counterWritesPerSecond?: number): Promise<ServerRun> {
   const server = await startServer(kind, options);
   try {
     const { storm, idle, profile } = await joinStorm(server, n, clients, options, options.profile && deep);
     log(stormRow(storm));
     const run: ServerRun = { storm };
     if (deep) {
-      const quiet = await steadyState(server, n, storm.connected, idle, options);
+      const quiet = await steadyState(server, n, storm.connected, idle, options, counterWritesPerSecond ?? undefined);
       run.steady = quiet.steady;
       run.steadyProfile = quiet.profile;
       log(steadyRow(kind, quiet.steady));
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       const deep = n === maxN;
       const server = await measureServer('server', n, clients, options, deep, log);
       if (deep && options.firefoxIdle) server.firefoxIdle = await measureFirefoxIdle(n, clients, options, log);
-      const floor = options.floor ? await measureServer('floor', n, clients, options, deep, log) : undefined;
+      const floor = options.floor ? await measureServer('floor', n, clients, options, deep, log, server.steady?.quiet.writesPerSecond ?? undefined) : undefined;
       runs.push({ n, server, floor });
     }
     if (options.expressFloor) expressFloor = await measureServer('express floor', maxN, clients, options, true, log);
