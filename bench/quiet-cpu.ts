@@ -19,7 +19,11 @@ export interface QuietCpu {
   writesPerSecond: number | null;
 }
 
-/** Windows measured: the median leaves out a one-off, such as V8's memory reducer collecting the storm's garbage (about 0.4 s of CPU some 10–30 s after it). */
+/**
+ * Windows measured: the median leaves out a one-off. The storm's garbage is collected before the
+ * first (V8's memory reducer would collect it some 10–30 s after the storm, about 0.4 s of CPU,
+ * and it once fell into two windows of three).
+ */
 const WINDOWS = 3;
 
 /**
@@ -30,6 +34,8 @@ const WINDOWS = 3;
 export async function quietCpu(server: RunningServer, streams: number, options: BenchOptions, name: string): Promise<{ quiet: QuietCpu; profile?: ProfileSummary }> {
   const { kind, child } = server;
   const profiled = options.profile && kind === 'server';
+  await child.call('usage', { gc: true });
+  await sleep(500);
   if (profiled) await child.call('profileStart', { intervalMicros: 250 });
   const before = await child.call('usage');
   const windows: number[] = [];
