@@ -40,6 +40,11 @@ const AWAY_END_MS: Record<Engine, number> = { chromium: 1000, firefox: KEEP_ALIV
 /** How long a change may take to reach the screen (a busy 2-core machine; typical figures are printed). */
 const SCREEN_MS = 3000;
 
+/** Resolves once the server counts `count`: a joining browser's window, page and request take their own time. */
+function counting(counter: CounterApp['counter'], count: number): () => Promise<void> {
+  return () => eventually(() => counter.count === count, `the server to count ${count} as the viewer joins`, 10_000);
+}
+
 /** Streams as the server saw them open and end. */
 function watchStreams(counter: CounterApp['counter']): { connects: number; disconnects: number; lastDisconnectAt: number } {
   const seen = { connects: 0, disconnects: 0, lastDisconnectAt: 0 };
@@ -76,7 +81,7 @@ describe.each(ENGINES)('%s', (engine) => {
     const { url, counter } = await startPageApp();
     const watched = await openAndWatch(under.browser, `${url}/`, { timeoutMs: SCREEN_MS });
 
-    const { viewer: second, change: joined } = await joinAndWait(under.browser, `${url}/`, watched.sampler, 2, SCREEN_MS);
+    const { viewer: second, change: joined } = await joinAndWait(under.browser, `${url}/`, watched.sampler, 2, SCREEN_MS, counting(counter, 2));
     expect(counter.count).toBe(2);
     // The newcomer's own page shows 2 as well.
     await second.startSampling().waitFor((sample) => screenShows(sample, 2), 'the frame for 2 on the second page', { since: second.navigatedAt, timeoutMs: SCREEN_MS });
@@ -93,7 +98,7 @@ describe.each(ENGINES)('%s', (engine) => {
   test('a second viewer navigating away to another page of the site makes the first page show 1', async () => {
     const { url, counter } = await startPageApp();
     const watched = await openAndWatch(under.browser, `${url}/`, { timeoutMs: SCREEN_MS });
-    const { viewer: second, change: joined } = await joinAndWait(under.browser, `${url}/`, watched.sampler, 2, SCREEN_MS);
+    const { viewer: second, change: joined } = await joinAndWait(under.browser, `${url}/`, watched.sampler, 2, SCREEN_MS, counting(counter, 2));
     const timeoutMs = SCREEN_MS + AWAY_END_MS[engine] - CLOSED_END_MS[engine];
     const left = await leaveAndWait(second, watched.sampler, 1, { timeoutMs, navigateTo: `${url}${BLANK_PATH}` });
     await watched.sampler.sampleAfter(left.sample.t + 300);
@@ -184,7 +189,7 @@ describe.each(ENGINES)('%s', (engine) => {
     await first.sampler.waitFor((sample) => screenShows(sample, 2), 'the frame for 2 on the first tab', { since: second.navigatedAt, timeoutMs: SCREEN_MS });
     await secondSampler.waitFor((sample) => screenShows(sample, 2), 'the frame for 2 on the second tab', { since: second.navigatedAt, timeoutMs: SCREEN_MS });
     // A viewer in a profile of its own joins.
-    await joinAndWait(under.browser, `${url}/`, first.sampler, 3, SCREEN_MS);
+    await joinAndWait(under.browser, `${url}/`, first.sampler, 3, SCREEN_MS, counting(counter, 3));
     await leaveAndWait(second, first.sampler, 2, { timeoutMs: SCREEN_MS });
     const profileClosedAt = Date.now();
     await profile.close();

@@ -49,19 +49,25 @@ export interface ScreenChange {
   readonly ms: number;
 }
 
-/** Another viewer opens `url`; resolves when `watched` shows the frame for `count`, within `timeoutMs` of that page having loaded. */
+/**
+ * Another viewer opens `url`; resolves when `watched` shows the frame for `count`, within
+ * `timeoutMs` of that page having loaded, or, given `counted` (resolves once the server has
+ * counted the joining viewer), of the server having counted it.
+ */
 export async function joinAndWait<V extends Viewer>(
   opener: Opener<V>,
   url: string,
   watched: Sampler,
   count: number,
   timeoutMs = 2000,
+  counted?: () => Promise<unknown>,
 ): Promise<{ viewer: V; change: ScreenChange }> {
   const viewer = await opener.open(url);
   const startedAt = viewer.navigatedAt;
-  // `timeoutMs` runs from the moment the joining page has loaded: how long the browser took to
-  // open a window and load the page (seconds for WebKit's WebDriver on a busy machine) is its
-  // own. The change is still measured from the navigation.
+  // How long the browser took to open a window, load the page and ask for the image is its own
+  // (seconds for WebKit's WebDriver on a busy machine, whose navigation returns as soon as it has
+  // started): `timeoutMs` runs from the join. The change is still measured from the navigation.
+  await counted?.();
   const loadedAt = Date.now();
   const sample = await watched.waitFor((s) => screenShows(s, count), `the frame for ${count} after a viewer joined`, { since: startedAt, timeoutMs: loadedAt - startedAt + timeoutMs });
   return { viewer, change: { startedAt, sample, ms: sample.t - startedAt } };
