@@ -21,7 +21,8 @@ import type { RequestReader } from './request-reader.js';
 import { shedRequestState } from './request-footprint.js';
 import { DEFAULT_ROOM } from '../counting/room-names.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
-import { framingFor, isGecko } from '../stream/stream-framing.js';
+import { framingOf, isGecko } from '../stream/stream-framing.js';
+import type { StreamFraming } from '../stream/stream-framing.js';
 import type { StreamTicker } from '../stream/stream-ticker.js';
 import { longestSilenceMs } from '../stream/periodic-writes.js';
 import type { UserCounterEvents } from '../types/index.js';
@@ -68,6 +69,8 @@ interface StreamRequest {
   readonly viewer: string | undefined;
   /** The address the per-address caps count. */
   readonly address: string;
+  /** How the stream lays out its bytes for this browser (read once from the `User-Agent`). */
+  readonly framing: StreamFraming;
 }
 
 /**
@@ -148,7 +151,8 @@ export class StreamRoute {
       return void res.end();
     }
     // A plain <img src="/online.png"> in Firefox: a URL of this view's own, or a second tab stays blank.
-    if (isGecko(req.headers['user-agent']) && !reader.hasView(req)) return void redirectToOwnView(req, res);
+    const gecko = isGecko(req.headers['user-agent']);
+    if (gecko && !reader.hasView(req)) return void redirectToOwnView(req, res);
     return {
       req,
       res,
@@ -156,6 +160,7 @@ export class StreamRoute {
       pixelRatio: reader.pixelRatioOf(req),
       viewer: reader.viewerOf(req),
       address: reader.addressOf(req),
+      framing: framingOf(gecko),
     };
   }
 
@@ -211,7 +216,7 @@ export class StreamRoute {
 
   /** Commit an admitted stream: join its room, count it, send the headers and the first frame. */
   private open(request: StreamRequest): void {
-    const { req, res, room: name, pixelRatio, viewer, address } = request;
+    const { req, res, room: name, pixelRatio, viewer, address, framing } = request;
     const { config, store, registry, events, report, tags } = this.settings;
     // Read only for a stream that is admitted: a refused request costs no random id.
     const browser = tags.tag(req, address);
@@ -219,7 +224,7 @@ export class StreamRoute {
     const writer = new MultipartWriter(res, this.writerSettings, () => {
       if (browser) this.browsers.remove(browser.id, writer);
       if (joined) this.streamEnded(request, writer, joined);
-    }, framingFor(req.headers['user-agent']));
+    }, framing);
     try {
       joined = registry.join(name, pixelRatio, writer, viewer);
     } catch (error) {

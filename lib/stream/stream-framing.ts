@@ -39,5 +39,10 @@ export function isGecko(userAgent: string | undefined): boolean {
 
 /** The framing for a request's `User-Agent`. */
 export function framingFor(userAgent: string | undefined): StreamFraming {
-  return isGecko(userAgent) ? WITH_HEARTBEATS : WITHOUT_HEARTBEATS;
+  return framingOf(isGecko(userAgent));
+}
+
+/** The framing for a browser known to be Gecko or not (`isGecko`). */
+export function framingOf(gecko: boolean): StreamFraming {
+  return gecko ? WITH_HEARTBEATS : WITHOUT_HEARTBEATS;
 }
