@@ -12,7 +12,8 @@ import type { Warnings } from '../config/warnings.js';
  * for each platform). A stream sends bytes at least every `keepAliveMs` (at most 10 s apart at any
  * audience, lib/stream/periodic-writes.ts), so a vanished viewer leaves within `vanishTimeoutMs` of the
  * first of them it does not acknowledge. When a stream may go silent longer than the limit
- * (keep-alives off, or a `keepAliveMs` above it), the kernel's own keep-alive probes, from half the
+ * (keep-alives off, or a keep-alive period above it: a longer `keepAliveMs`, or the cap a large
+ * audience stretches it to), the kernel's own keep-alive probes, from half the
  * limit of silence on, carry the bound: with `TCP_USER_TIMEOUT` set, Linux gives up once the limit
  * has passed since the viewer was last heard; macOS after the ten one-second probes libuv asks
  * for. With a shorter silence the next write comes first and bounds it alike, so the probes (four
