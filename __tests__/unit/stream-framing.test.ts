@@ -1,7 +1,10 @@
 // Which browsers get heartbeat bytes (lib/stream/stream-framing.ts): Gecko only; a client that
 // cannot be placed gets the framing that never shows a broken image.
-import { framingFor } from '../../lib/stream/stream-framing.js';
+import { framingOf, isGecko } from '../../lib/stream/stream-framing.js';
 import { USER_AGENTS } from '../helpers/user-agents.js';
+
+/** The framing a stream request with this `User-Agent` gets (lib/http/stream-route.ts). */
+const framingFor = (userAgent: string | undefined) => framingOf(isGecko(userAgent));
 
 test.each([
   ['firefoxLinux', true],

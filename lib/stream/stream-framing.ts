@@ -37,12 +37,7 @@ export function isGecko(userAgent: string | undefined): boolean {
   return userAgent !== undefined && GECKO.test(userAgent) && !LIKE_GECKO.test(userAgent);
 }
 
-/** The framing for a request's `User-Agent`. */
-export function framingFor(userAgent: string | undefined): StreamFraming {
-  return framingOf(isGecko(userAgent));
-}
-
-/** The framing for a browser known to be Gecko or not (`isGecko`). */
+/** The framing for a browser known to be Gecko or not (`isGecko` of its `User-Agent`). */
 export function framingOf(gecko: boolean): StreamFraming {
   return gecko ? WITH_HEARTBEATS : WITHOUT_HEARTBEATS;
 }
