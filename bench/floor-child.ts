@@ -66,7 +66,8 @@ function keepAlives(perSecond: number): void {
     for (; carry >= 1; carry -= 1) {
       let next = cursor.next();
       if (next.done) next = (cursor = sockets.entries()).next();
-      if (next.done) return;
+      // No stream open: nothing owed.
+      if (next.done) return void (carry = 0);
       const [socket, chunked] = next.value;
       socket.write(chunked ? againChunk : again);
       writes += 1;

@@ -43,7 +43,7 @@ async function measureServer(kind: Kind, n: number, clients: Clients, options: B
     log(stormRow(storm));
     const run: ServerRun = { storm };
     if (deep) {
-      const quiet = await steadyState(server, n, storm.connected, idle, options, counterWritesPerSecond ?? undefined);
+      const quiet = await steadyState(server, n, storm.connected, idle, options, counterWritesPerSecond);
       run.steady = quiet.steady;
       run.steadyProfile = quiet.profile;
       log(steadyRow(kind, quiet.steady));

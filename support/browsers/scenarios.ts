@@ -68,8 +68,8 @@ export async function joinAndWait<V extends Viewer>(
   // (seconds for WebKit's WebDriver on a busy machine, whose navigation returns as soon as it has
   // started): `timeoutMs` runs from the join. The change is still measured from the navigation.
   await counted?.();
-  const loadedAt = Date.now();
-  const sample = await watched.waitFor((s) => screenShows(s, count), `the frame for ${count} after a viewer joined`, { since: startedAt, timeoutMs: loadedAt - startedAt + timeoutMs });
+  const joinedAt = Date.now();
+  const sample = await watched.waitFor((s) => screenShows(s, count), `the frame for ${count} after a viewer joined`, { since: startedAt, timeoutMs: joinedAt - startedAt + timeoutMs });
   return { viewer, change: { startedAt, sample, ms: sample.t - startedAt } };
 }
 
